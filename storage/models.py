@@ -1,0 +1,262 @@
+"""SQLAlchemy 2 typed models. Every schema change comes with an Alembic migration.
+
+All timestamps are stored in UTC (``UTCDateTime``); local time exists only in rendered text.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL alike.
+
+    SQLite has no time zone type and would silently hand back naive values; this keeps the
+    "UTC in the database" rule enforced at the boundary instead of in every query.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Source(Base):
+    """A configured ticker and its fetch state (conditional GET validators, health)."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    url: Mapped[str] = mapped_column(Text, default="")
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    initialized: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status: Mapped[str | None] = mapped_column(String(40))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failure_alerted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class EntryRow(Base):
+    __tablename__ = "entries"
+    __table_args__ = (
+        UniqueConstraint("source_id", "key"),
+        Index("ix_entries_source_published", "source_id", "published_at"),
+        Index("ix_entries_published", "published_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    source_id: Mapped[str] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200))
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    headline: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    regions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    speakers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    speaker_keys: Mapped[list[str]] = mapped_column(JSON, default=list)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EntryTag(Base):
+    """Regions and speakers of an entry as rows, so SQL can count and filter by them."""
+
+    __tablename__ = "entry_tags"
+    __table_args__ = (Index("ix_entry_tags_kind_value", "kind", "value"),)
+
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("entries.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200), primary_key=True)
+    display: Mapped[str] = mapped_column(String(200))
+
+
+class Chat(Base):
+    """A private chat, group, supergroup or channel the bot talks to, with its settings."""
+
+    __tablename__ = "chats"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    type: Mapped[str] = mapped_column(String(16), default="private")
+    title: Mapped[str] = mapped_column(String(255), default="")
+    username: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(8))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    quiet_start: Mapped[int | None] = mapped_column(Integer)
+    quiet_end: Mapped[int | None] = mapped_column(Integer)
+    digest_minute: Mapped[int | None] = mapped_column(Integer)
+    last_digest_on: Mapped[Any | None] = mapped_column(Date)
+    managing_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Denormalised "has at least one filter of this kind" flags keep fan-out one set-based
+    # query over subscriptions instead of a filter scan per chat.
+    has_region_filter: Mapped[bool] = mapped_column(Boolean, default=False)
+    has_speaker_filter: Mapped[bool] = mapped_column(Boolean, default=False)
+    has_keyword_filter: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deactivated_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Subscription(Base):
+    __tablename__ = "subscriptions"
+    __table_args__ = (Index("ix_subscriptions_source", "source_id", "chat_id"),)
+
+    chat_id: Mapped[int] = mapped_column(
+        ForeignKey("chats.id", ondelete="CASCADE", onupdate="CASCADE"), primary_key=True
+    )
+    source_id: Mapped[str] = mapped_column(
+        ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FilterRow(Base):
+    """One filter of a chat. ``value`` is the comparable form (canonical region, speaker key,
+    folded keyword); ``display`` is what the user sees."""
+
+    __tablename__ = "filters"
+    __table_args__ = (
+        UniqueConstraint("chat_id", "kind", "value"),
+        Index("ix_filters_kind_value", "kind", "value", "chat_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    chat_id: Mapped[int] = mapped_column(
+        ForeignKey("chats.id", ondelete="CASCADE", onupdate="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(200))
+    display: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SentMessage(Base):
+    """A Telegram message the bot pushed; corrections edit it in place."""
+
+    __tablename__ = "sent_messages"
+    __table_args__ = (Index("ix_sent_messages_chat", "chat_id", "message_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    editable: Mapped[bool] = mapped_column(Boolean, default=True)
+    silent: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Delivery(Base):
+    """The outbox: one row per (chat, entry) to push, written in the entry's transaction.
+
+    ``status``: pending → sent (with ``sent_message_id``) | dropped (chat gone) | failed.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("chat_id", "entry_id"),
+        Index("ix_deliveries_due", "status", "not_before"),
+        Index("ix_deliveries_sent_message", "sent_message_id"),
+        Index("ix_deliveries_entry", "entry_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    chat_id: Mapped[int] = mapped_column(
+        ForeignKey("chats.id", ondelete="CASCADE", onupdate="CASCADE")
+    )
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sent_messages.id", ondelete="SET NULL")
+    )
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # A claim is a lease: a sender that dies leaves it to expire, and the delivery goes out
+    # again (the in-flight repeat SPEC §6 allows). The token stops a stale sender's update.
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class MessageEdit(Base):
+    """Outbox for corrections: re-render ``sent_message_id`` with its entries' current text."""
+
+    __tablename__ = "message_edits"
+    __table_args__ = (Index("ix_message_edits_due", "status", "not_before"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    sent_message_id: Mapped[int] = mapped_column(ForeignKey("sent_messages.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SpeakerName(Base):
+    """Fullest display form seen per speaker key ("Sacharowa" → "Maria Sacharowa")."""
+
+    __tablename__ = "speaker_names"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    display: Mapped[str] = mapped_column(String(200))
