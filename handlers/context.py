@@ -1,0 +1,245 @@
+"""One command or button press as handlers see it: the chat, its settings, its language.
+
+The wrappers here do what every handler would otherwise repeat: find (or create) the chat,
+pick the language, enforce who may run the command, and answer in Telegram HTML with link
+previews off. A handler is then ``async def handler(turn: Turn) -> None``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from bot.config import Settings
+from bot.i18n import Language, language_or, t, t_plain
+from bot.services import Services, get_services
+from handlers.permissions import AdminCache, is_anonymous_admin, is_operator
+from storage import Storage
+from storage.records import ChatSettings
+
+log = logging.getLogger("tickerbot.handlers")
+
+ADMIN_CACHE_KEY = "tickerbot.admin_cache"
+CALLBACK_DATA_LIMIT = 64  # bytes; Telegram rejects longer callback_data, PTB does not check
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+Handler = Callable[["Turn"], Awaitable[None]]
+PtbCallback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+
+
+def fits_callback(data: str) -> bool:
+    return len(data.encode("utf-8")) <= CALLBACK_DATA_LIMIT
+
+
+def keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup | None:
+    """Buttons from (label, callback_data) rows; None when there are none."""
+    buttons = [
+        [InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows
+    ]
+    buttons = [row for row in buttons if row]
+    return InlineKeyboardMarkup(buttons) if buttons else None
+
+
+@dataclass
+class Turn:
+    """The chat a command acts on and how to answer it."""
+
+    update: Update
+    context: ContextTypes.DEFAULT_TYPE
+    services: Services
+    chat: ChatSettings
+    args: list[str] = field(default_factory=list)
+    answered: bool = False
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def storage(self) -> Storage:
+        return self.services.storage
+
+    @property
+    def lang(self) -> Language:
+        return language_or(self.chat.language, self.settings.defaults.language)
+
+    @property
+    def user_id(self) -> int | None:
+        user = self.update.effective_user
+        return None if user is None else user.id
+
+    @property
+    def query(self) -> CallbackQuery | None:
+        return self.update.callback_query
+
+    @property
+    def arg_text(self) -> str:
+        return " ".join(self.args).strip()
+
+    def text(self, key: str, **values: object) -> str:
+        """Catalog text as HTML with ``values`` escaped."""
+        return t(self.lang, key, **values)
+
+    def plain(self, key: str, **values: object) -> str:
+        """Catalog text for buttons and toasts (not parsed as HTML)."""
+        return t_plain(self.lang, key, **values)
+
+    async def reload(self) -> ChatSettings:
+        """Re-read the chat after a change, so what is shown is what is stored."""
+        chat = await self.storage.chats.get(self.chat.id)
+        if chat is not None:
+            self.chat = chat
+        return self.chat
+
+    async def reply(
+        self, key: str, *, markup: InlineKeyboardMarkup | None = None, **values: object
+    ) -> None:
+        await self.send(self.text(key, **values), markup=markup)
+
+    async def send(self, html_text: str, *, markup: InlineKeyboardMarkup | None = None) -> None:
+        """Send HTML to the chat (in the command's forum topic, if it came from one)."""
+        message = self.update.effective_message
+        thread = (
+            message.message_thread_id
+            if message is not None and getattr(message, "is_topic_message", False)
+            else None
+        )
+        await self.context.bot.send_message(
+            chat_id=self.chat.id,
+            text=html_text,
+            parse_mode=ParseMode.HTML,
+            link_preview_options=NO_PREVIEW,
+            reply_markup=markup,
+            message_thread_id=thread,
+        )
+
+    async def edit(self, html_text: str, *, markup: InlineKeyboardMarkup | None = None) -> None:
+        """Replace the pressed button's message (a keyboard that reflects the new state)."""
+        query = self.query
+        if query is None:
+            await self.send(html_text, markup=markup)
+            return
+        try:
+            await query.edit_message_text(
+                html_text,
+                parse_mode=ParseMode.HTML,
+                link_preview_options=NO_PREVIEW,
+                reply_markup=markup,
+            )
+        except BadRequest as exc:
+            # Pressing a button twice quickly leaves the text unchanged: not an error.
+            if "not modified" not in str(exc).lower():
+                raise
+
+    async def toast(self, key: str | None = None, **values: object) -> None:
+        """Answer the pressed button (stops its spinner), optionally with a short notice."""
+        if self.query is not None and not self.answered:
+            self.answered = True
+            await self.query.answer(self.plain(key, **values) if key else None)
+
+    async def may_change(self) -> bool:
+        """Private chats belong to their user; in groups only admins change settings."""
+        if not self.chat.is_group:
+            return True
+        if self.query is None and is_anonymous_admin(self.update.effective_message, self.chat.id):
+            return True
+        user_id = self.user_id
+        if user_id is None:
+            return False
+        cache = self.context.bot_data.get(ADMIN_CACHE_KEY)
+        if not isinstance(cache, AdminCache):
+            cache = self.context.bot_data[ADMIN_CACHE_KEY] = AdminCache()
+        return await cache.is_admin(self.context.bot, self.chat.id, user_id)
+
+
+async def _turn_for(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Turn | None:
+    """Find or create the chat the update came from; None for chats we do not serve."""
+    chat = update.effective_chat
+    if chat is None or chat.type == "channel":
+        return None
+    services = get_services(context.bot_data)
+    stored = await services.storage.chats.get(chat.id)
+    if stored is None or not stored.active:
+        # A message from a chat proves the bot is there again: (re)activate it.
+        stored = await services.storage.chats.ensure(
+            chat.id,
+            type=chat.type,
+            title=chat.title or chat.effective_name or "",
+            username=chat.username,
+        )
+    return Turn(update, context, services, stored, list(context.args or []))
+
+
+async def _allowed(turn: Turn, *, changes: bool, operator: bool) -> bool:
+    if operator and not is_operator(turn.settings, turn.user_id):
+        await _refuse(turn, "guard.operators_only")
+        return False
+    if changes and not await turn.may_change():
+        await _refuse(turn, "guard.admins_only")
+        return False
+    return True
+
+
+async def _refuse(turn: Turn, key: str) -> None:
+    if turn.query is not None:
+        await turn.toast(key)
+    else:
+        await turn.reply(key)
+
+
+def as_command(handler: Handler, *, changes: bool, operator: bool) -> PtbCallback:
+    """A PTB callback running ``handler`` for a command, after the access check."""
+
+    async def callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        turn = await _turn_for(update, context)
+        if turn is not None and await _allowed(turn, changes=changes, operator=operator):
+            await handler(turn)
+
+    callback.__name__ = getattr(handler, "__name__", "command")
+    return callback
+
+
+def as_button(handler: Handler, *, changes: bool) -> PtbCallback:
+    """A PTB callback for an inline button; ``turn.args``: prefix, action, argument."""
+
+    async def callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        turn = await _turn_for(update, context)
+        if turn is None:
+            await query.answer()
+            return
+        turn.args = (query.data or "").split(":", 2)
+        if await _allowed(turn, changes=changes, operator=False):
+            await handler(turn)
+        await turn.toast()  # a no-op when the handler already answered
+
+    callback.__name__ = getattr(handler, "__name__", "button")
+    return callback
+
+
+def fit_lines(lines: list[str], limit: int = 4096) -> str:
+    """Join whole lines up to Telegram's limit: never cut HTML mid-tag, drop the tail."""
+    kept: list[str] = []
+    size = 0
+    for line in lines:
+        size += len(line) + 1
+        if size > limit - 2:  # room for the "…" line
+            kept.append("…")
+            break
+        kept.append(line)
+    return "\n".join(kept)
