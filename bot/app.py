@@ -31,6 +31,9 @@ from ticker.fetch import Fetcher
 
 log = logging.getLogger("tickerbot.app")
 
+# Network jitter between our send start and Telegram's clock: see SendLimits.jitter_margin.
+SEND_JITTER_MARGIN = 0.025
+
 
 def build_application(settings: Settings) -> Application:  # type: ignore[type-arg]
     telegram = settings.telegram
@@ -85,6 +88,7 @@ class TickerBot:
                 messages_per_second=settings.delivery.messages_per_second,
                 per_chat_seconds=settings.delivery.per_chat_seconds,
                 group_messages_per_minute=settings.delivery.group_messages_per_minute,
+                jitter_margin=SEND_JITTER_MARGIN,
             )
         )
         self.sender = Sender(bot, self.storage, settings, limiter, metrics=self.metrics)
@@ -105,7 +109,7 @@ class TickerBot:
             bot_username=bot.username or "",
         )
         register_handlers(self.application)
-        await publish_commands(bot)
+        await publish_commands(bot, operators=settings.telegram.admins)
         await self.application.start()
         assert self.application.updater is not None
         await self.application.updater.start_polling(

@@ -118,6 +118,11 @@ class Poller:
         except SQLAlchemyError as exc:
             log.error("database error while polling", extra={"source": source.id, "error": exc})
             return PollSummary(source.id, "database_error", error=type(exc).__name__)
+        except Exception as exc:
+            # The job boundary: a bug in parsing or extraction on one page must not kill
+            # this source's schedule, and the operator must see it in /stats and the log.
+            log.exception("poll crashed", extra={"source": source.id})
+            return await self._failed(source, "internal_error", f"{type(exc).__name__}: {exc}")
         self._metrics.entries.labels(source.id, "new").inc(len(report.new))
         self._metrics.entries.labels(source.id, "updated").inc(len(report.updated))
         self._metrics.source_failures.labels(source.id).set(0)

@@ -55,6 +55,10 @@ class SendLimits:
     messages_per_second: float = 30.0
     per_chat_seconds: float = 1.0
     group_messages_per_minute: int = 20
+    # Requests reach Telegram a little later than they start here, by varying amounts; a
+    # delayed first send of a window squeezes that window as Telegram sees it. The sender
+    # lengthens the windows by this fraction (2.5 % keeps 97.5 % of the rate) to absorb it.
+    jitter_margin: float = 0.0
 
     def __post_init__(self) -> None:
         # Fail at construction: a zero or NaN rate would otherwise surface as a division
@@ -141,7 +145,8 @@ class SendScheduler:
         self.limits = limits
         rate = limits.messages_per_second
         self._per_window = max(1, math.floor(rate))
-        self._spacing = 1.0 / rate if rate < 1 else 1.0 / self._per_window
+        self._window = GLOBAL_WINDOW_SECONDS * (1.0 + limits.jitter_margin)
+        self._spacing = self._window / rate if rate < 1 else self._window / self._per_window
         self._starts: deque[float] = deque(maxlen=self._per_window)
         self._paused_until = -math.inf
         # Insertion order = order of the latest record(), so forget_idle() can pop idle
@@ -153,7 +158,8 @@ class SendScheduler:
         self._chat_pauses: dict[int, float] = {}
         self._pause_expiry: list[tuple[float, int]] = []  # min-heap over _chat_pauses
         self._idle_after = limits.per_chat_seconds
-        self._group_idle_after = max(limits.per_chat_seconds, GROUP_WINDOW_SECONDS)
+        self._group_window = GROUP_WINDOW_SECONDS * (1.0 + limits.jitter_margin)
+        self._group_idle_after = max(limits.per_chat_seconds, self._group_window)
 
     @property
     def effective_rate(self) -> float:
@@ -177,7 +183,7 @@ class SendScheduler:
         if starts:
             ready = max(ready, _at_least(starts[-1], self._spacing))
             if len(starts) >= self._per_window:
-                ready = max(ready, _at_least(starts[0], GLOBAL_WINDOW_SECONDS))
+                ready = max(ready, _at_least(starts[0], self._window))
         return ready
 
     def chat_ready_at(self, chat_id: int, kind: ChatKind, now: float) -> float:
@@ -193,7 +199,7 @@ class SendScheduler:
                 and window is not None
                 and len(window) >= self.limits.group_messages_per_minute
             ):
-                ready = max(ready, _at_least(window[0], GROUP_WINDOW_SECONDS))
+                ready = max(ready, _at_least(window[0], self._group_window))
         return ready
 
     def earliest(self, chat_id: int, kind: ChatKind, now: float) -> float:

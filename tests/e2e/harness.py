@@ -1,0 +1,92 @@
+"""The whole bot in-process against the Bot API double and a local ticker site.
+
+``TickerBot`` is the object ``tickerbot run`` starts, so these tests exercise the product's
+own wiring: scheduler → poller → storage outbox → sender → real PTB → HTTP → double.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from bot.app import TickerBot
+from bot.config import Settings, settings_from_mapping
+from bot.sandbox.telegram_double import SentMessage, TelegramDouble
+from bot.sandbox.ticker_site import TickerSite
+
+TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"
+BOT_USERNAME = "tickerbot_test_bot"
+SOURCE_ID = "test"
+SOURCE_NAME = "Liveticker Test"
+
+
+def bot_settings(
+    double: TelegramDouble, site: TickerSite, database_url: str, **sections: dict[str, Any]
+) -> Settings:
+    data: dict[str, Any] = {
+        "telegram": {
+            "token": TOKEN,
+            "base_url": double.base_url,
+            "base_file_url": double.base_file_url,
+            "poll_timeout_seconds": 1,
+            "admins": [9000],
+        },
+        "database": {"url": database_url},
+        "limits": {"command_burst": 1000, "commands_per_minute": 6000},
+        "sources": [{"id": SOURCE_ID, "name": SOURCE_NAME, "url": site.url, "interval_seconds": 1}],
+    }
+    for name, values in sections.items():
+        data.setdefault(name, {}).update(values)
+    return settings_from_mapping(data, env={})
+
+
+@dataclass
+class Running:
+    bot: TickerBot
+    double: TelegramDouble
+    site: TickerSite
+    settings: Settings
+
+    async def first_poll_done(self) -> None:
+        """Wait for the initial poll (which stores without pushing)."""
+        assert self.bot.storage is not None
+        for _ in range(100):
+            state = await self.bot.storage.sources.get(SOURCE_ID)
+            if state is not None and state.initialized:
+                return
+            await self.bot.poll_all()
+        raise AssertionError("source never initialised")
+
+    async def command(self, chat_id: int, text: str, user_id: int | None = None) -> SentMessage:
+        before = len(self.double.messages_to(chat_id))
+        self.double.send_text(chat_id, chat_id if user_id is None else user_id, text)
+        messages = await self.double.wait_for_messages(chat_id, before + 1, timeout=10)
+        return messages[before]
+
+    def pushes(self, chat_id: int, marker: str) -> list[SentMessage]:
+        return [m for m in self.double.messages_to(chat_id) if marker in m.text]
+
+
+@asynccontextmanager
+async def running_bot(
+    database_url: str, double: TelegramDouble | None = None, **sections: dict[str, Any]
+) -> AsyncIterator[Running]:
+    own_double = double is None
+    double = double or TelegramDouble(TOKEN, bot_username=BOT_USERNAME)
+    if own_double:
+        await double.start()
+    site = TickerSite(SOURCE_NAME)
+    await site.start()
+    site.add("Eröffnung des Tickers", "Willkommen zum Liveticker.")
+    settings = bot_settings(double, site, database_url, **sections)
+    bot = TickerBot(settings)
+    await bot.start()
+    try:
+        yield Running(bot, double, site, settings)
+    finally:
+        await bot.stop()
+        await site.stop()
+        if own_double:
+            await double.stop()
