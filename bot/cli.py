@@ -45,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     fetch.add_argument("--timeout", type=float, default=20.0, help=argparse.SUPPRESS)
     fetch.add_argument("--max-bytes", type=int, default=10_000_000, help=argparse.SUPPRESS)
+    demo = verbs.add_parser("demo", help="the whole bot offline, the terminal as the chat")
+    demo.add_argument("--channel", action="store_true", help="add a demo channel you administer")
+    demo.add_argument("--lang", choices=("de", "en"), default="de", help="the bot's language")
+    demo.add_argument(
+        "--entry-every", type=float, default=8.0, help="seconds between new demo entries"
+    )
     with_config(verbs.add_parser("check", help="validate config, open the database, call getMe"))
     db = verbs.add_parser("db", help="database maintenance")
     db_verbs = db.add_subparsers(dest="db_verb", required=True, metavar="ACTION")
@@ -58,6 +64,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verb == "fetch":
             configure_logging("WARNING")
             return asyncio.run(_fetch(args, sys.stdout))
+        if args.verb == "demo":
+            from bot.demo import run_demo
+
+            return asyncio.run(
+                run_demo(channel=args.channel, language=args.lang, entry_every=args.entry_every)
+            )
         settings = load_settings(args.config)
         configure_logging(
             settings.logging.level, settings.logging.format, secrets=[settings.telegram.token]

@@ -35,6 +35,7 @@ class TickerSite:
         self.requests = 0
         self.status = 200
         self._runner: web.AppRunner | None = None
+        self._static: dict[str, tuple[str, str]] = {}
         self.port = 0
 
     @property
@@ -49,6 +50,7 @@ class TickerSite:
         app = web.Application()
         app.router.add_get("/ticker", self._text)
         app.router.add_get("/ticker.html", self._html)
+        app.router.add_get("/static/{name}", self._static_page)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
@@ -128,6 +130,17 @@ class TickerSite:
         return web.Response(
             text=body, content_type=content_type, charset="utf-8", headers={"ETag": etag}
         )
+
+    def serve_static(self, name: str, text: str, content_type: str = "text/plain") -> str:
+        """Serve a fixed page (e.g. the bundled seed ticker); returns its URL."""
+        self._static[name] = (text, content_type)
+        return f"http://127.0.0.1:{self.port}/static/{name}"
+
+    async def _static_page(self, request: web.Request) -> web.Response:
+        page = self._static.get(request.match_info["name"])
+        if page is None:
+            raise web.HTTPNotFound()
+        return await self._serve(request, page[0], page[1])
 
     async def _text(self, request: web.Request) -> web.Response:
         return await self._serve(request, self.render_text(), "text/plain")
