@@ -94,9 +94,13 @@ async def _run(settings: Settings) -> int:
     from telegram.error import InvalidToken, NetworkError
 
     from bot.app import TickerBot, run_until_signalled
+    from bot.leader import AlreadyRunning
 
     try:
         await run_until_signalled(TickerBot(settings))
+    except AlreadyRunning as exc:
+        print(f"database.url: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except InvalidToken:
         print("telegram.token: rejected by Telegram (wrong token or base_url)", file=sys.stderr)
         return EXIT_FAILED

@@ -2,8 +2,9 @@
 
 A row says what a command is called, which handler runs it, how it is described (catalog
 key, so the menu exists in German and English), whether it changes the chat's settings (then
-only admins may run it in groups) and whether only operators may run it (then it is not in
-the public menu). Adding a command is adding a row.
+only admins may run it in groups), whether only operators may run it (then it is not in
+the public menu) and whether it follows a private chat to the channel it manages (issue 6).
+Adding a command is adding a row.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     MessageHandler,
     TypeHandler,
@@ -24,8 +26,17 @@ from telegram.ext import (
 )
 
 from bot.i18n import LANGUAGES, t, t_plain
+from handlers import (
+    channels,
+    latest,
+    membership,
+    operators,
+    pushes,
+    settings,
+    start,
+    subscriptions,
+)
 from handlers import filters as filter_commands
-from handlers import latest, operators, pushes, settings, start, subscriptions
 from handlers.context import Handler, as_button, as_command
 from handlers.errors import on_error
 from handlers.throttle import throttle_update
@@ -46,6 +57,8 @@ class Command:
     """Changes what the chat gets: in groups only admins may run it."""
     operator: bool = False
     """Only ``telegram.admins`` may run it; not in the public menu."""
+    follow_managed: bool = True
+    """In a private chat that manages a channel (``/channel``), act on that channel."""
 
     @property
     def description_key(self) -> str:
@@ -59,11 +72,12 @@ class Button:
     prefix: str
     handler: Handler
     changes: bool = True
+    follow_managed: bool = True
 
 
 COMMANDS: tuple[Command, ...] = (
     Command("start", start.start, changes=False),  # checks itself: non-admins only get greeted
-    Command("help", start.help_command, changes=False),
+    Command("help", start.help_command, changes=False, follow_managed=False),
     Command("latest", latest.latest, changes=False),
     Command("sources", subscriptions.sources),
     Command("subscribe", subscriptions.subscribe),
@@ -80,14 +94,16 @@ COMMANDS: tuple[Command, ...] = (
     Command("digest", pushes.digest),
     Command("lang", settings.lang),
     Command("settings", settings.settings),
+    Command("channel", channels.channel, changes=False, follow_managed=False),
     Command("stop", start.stop),
-    Command("stats", operators.stats, changes=False, operator=True),
-    Command("poll", operators.poll, changes=False, operator=True),
+    Command("stats", operators.stats, changes=False, operator=True, follow_managed=False),
+    Command("poll", operators.poll, changes=False, operator=True, follow_managed=False),
 )
 
 BUTTONS: tuple[Button, ...] = (
     Button(subscriptions.BUTTON_PREFIX, subscriptions.source_button),
     Button(filter_commands.BUTTON_PREFIX, filter_commands.filter_button),
+    Button(channels.BUTTON_PREFIX, channels.channel_button, changes=False, follow_managed=False),
 )
 
 
@@ -98,7 +114,12 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
         application.add_handler(
             CommandHandler(
                 command.name,
-                as_command(command.handler, changes=command.changes, operator=command.operator),
+                as_command(
+                    command.handler,
+                    changes=command.changes,
+                    operator=command.operator,
+                    follow_managed=command.follow_managed,
+                ),
                 # Edited commands would run twice; channel posts are not commands for us.
                 filters=filters.UpdateType.MESSAGE,
             ),
@@ -107,11 +128,21 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     for button in BUTTONS:
         application.add_handler(
             CallbackQueryHandler(
-                as_button(button.handler, changes=button.changes),
+                as_button(
+                    button.handler, changes=button.changes, follow_managed=button.follow_managed
+                ),
                 pattern=rf"^{button.prefix}:",
             ),
             group=COMMAND_GROUP,
         )
+    # The bot's own membership and group→supergroup service messages (issue 6).
+    application.add_handler(
+        ChatMemberHandler(membership.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
+        group=COMMAND_GROUP,
+    )
+    application.add_handler(
+        MessageHandler(filters.StatusUpdate.MIGRATE, membership.migrated), group=COMMAND_GROUP
+    )
     application.add_handler(
         MessageHandler(
             filters.COMMAND & filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE,

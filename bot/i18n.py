@@ -41,6 +41,7 @@ DE: Final[Mapping[str, str]] = {
     "cmd.clear": "Alle Filter entfernen",
     "cmd.stats": "Kennzahlen (nur Betreiber)",
     "cmd.poll": "Alle Quellen jetzt abrufen (nur Betreiber)",
+    "cmd.channel": "Kanal verwalten: /channel @NAME, /channel off",
     # --- start, help, stop ----------------------------------------------------------------
     "start.greeting": (
         "Hallo! Ich schicke dir neue Einträge aus Livetickern, sobald sie erscheinen."
@@ -163,6 +164,102 @@ DE: Final[Mapping[str, str]] = {
     ),
     "poll.error": "  Fehler: {error}",
     "poll.none": "Es sind keine Quellen eingerichtet.",
+    # --- groups and channels (issue 6) ----------------------------------------------------
+    "group.greeting": (
+        "Hallo! Ich poste hier neue Einträge aus Livetickern, sobald sie erscheinen. "
+        "Ein Admin startet mit /start@{bot}; /help@{bot} zeigt alle Befehle. "
+        "Einstellungen ändern nur Admins."
+    ),
+    "managed.header": "⚙️ Kanal „{title}“",
+    "managed.not_admin": (
+        "Du bist kein Admin des Kanals „{title}“ mehr – es bleibt alles, wie es war. "
+        "/channel off verwaltet wieder diesen Chat."
+    ),
+    "managed.inactive": (
+        "Ich kann im Kanal „{title}“ nicht mehr posten – es bleibt alles, wie es war. "
+        "Füge mich dort wieder als Admin hinzu oder /channel off."
+    ),
+    "channel.private_only": (
+        "/channel geht nur im privaten Chat mit mir. Eine Gruppe verwaltet ihr direkt hier."
+    ),
+    "channel.usage": (
+        "So geht's: /channel @NAME oder /channel -100… bindet einen Kanal; /channel allein "
+        "zeigt deine Kanäle; /channel off verwaltet wieder diesen Chat; "
+        "/channel remove @NAME löst die Bindung."
+    ),
+    "channel.not_found": (
+        "Den Chat {ref} finde ich nicht. Prüfe den Namen; bei einem privaten Kanal füge mich "
+        "zuerst als Admin hinzu und nimm seine ID (-100…)."
+    ),
+    "channel.no_access": (
+        "Auf {ref} habe ich keinen Zugriff: ich bin dort nicht Mitglied. Füge mich im Kanal "
+        "als Admin mit dem Recht „Nachrichten posten“ hinzu und versuch es noch einmal."
+    ),
+    "channel.not_channel": (
+        "„{title}“ ist kein Kanal. Eine Gruppe verwaltet ihr direkt in der Gruppe (Admins: /start)."
+    ),
+    "channel.refused": "Den Kanal „{title}“ kann ich noch nicht binden:",
+    "channel.bot_not_admin": (
+        "• Ich bin dort kein Admin. Abhilfe: Kanal → Administratoren → Admin hinzufügen → "
+        "@{bot}, mit dem Recht „Nachrichten posten“."
+    ),
+    "channel.bot_cannot_post": (
+        "• Ich bin dort Admin, darf aber nicht posten. Abhilfe: in meinen Admin-Rechten "
+        "„Nachrichten posten“ einschalten."
+    ),
+    "channel.user_not_admin": (
+        "• Du bist weder Ersteller noch Admin des Kanals. Abhilfe: ein Admin bindet ihn, "
+        "oder der Ersteller macht dich zum Admin."
+    ),
+    "channel.user_unknown": (
+        "• Ob du dort Admin bist, verrät Telegram mir nicht. Versuch es gleich noch einmal."
+    ),
+    "channel.bound": (
+        "✅ Kanal „{title}“ ist gebunden. Abonniert: {sources}.\n"
+        "Ab jetzt verwalten deine Befehle hier diesen Kanal (/sources, /region, /keyword, "
+        "/quiet, /settings …); jede Antwort nennt ihn in der ersten Zeile. "
+        "/channel off verwaltet wieder diesen Chat."
+    ),
+    "channel.none": (
+        "Du hast noch keinen Kanal gebunden. So geht's: füge mich in deinem Kanal als Admin "
+        "mit „Nachrichten posten“ hinzu, dann /channel @NAME (oder /channel -100…)."
+    ),
+    "channel.list_header": "<b>Deine Kanäle</b>",
+    "channel.line_managed": "⚙️ {name} – wird gerade verwaltet",
+    "channel.line_bound": "• {name} – gebunden",
+    "channel.line_inactive": "⚠️ {name} – ich kann dort nicht mehr posten",
+    "channel.line_added": "➕ {name} – von dir hinzugefügt, noch nicht gebunden",
+    "channel.list_hint": (
+        "Tippe, um zu wechseln. /channel off verwaltet wieder diesen Chat; "
+        "/channel remove @NAME löst eine Bindung."
+    ),
+    "channel.button_manage": "⚙️ {title} verwalten",
+    "channel.button_bind": "➕ {title} binden",
+    "channel.button_off": "↩️ Diesen Chat verwalten",
+    "channel.off": "Deine Befehle gelten wieder diesem Chat.",
+    "channel.off_already": "Du verwaltest gerade keinen Kanal; deine Befehle gelten diesem Chat.",
+    "channel.managing_toast": "Verwaltet jetzt: {title}",
+    "channel.off_toast": "Deine Befehle gelten wieder diesem Chat.",
+    "channel.gone_toast": "Diesen Kanal kann ich nicht verwalten – /channel zeigt, was geht.",
+    "channel.not_bound": "Der Kanal {ref} ist nicht gebunden. /channel zeigt deine Kanäle.",
+    "channel.remove_not_admin": (
+        "Nur Admins des Kanals „{title}“ können die Bindung lösen – du bist dort keiner."
+    ),
+    "channel.removed": (
+        "Bindung gelöst: Kanal „{title}“ bekommt nichts mehr (beendet: {sources})."
+    ),
+    "channel.back_here": "Deine Befehle gelten wieder diesem Chat.",
+    "channel.lost": (
+        "⚠️ Ich wurde aus dem Kanal „{title}“ entfernt oder darf dort nicht mehr posten: "
+        "Pushes dorthin sind gestoppt, Vorgemerktes ist verworfen. Füge mich wieder als Admin "
+        "mit „Nachrichten posten“ hinzu, dann geht es mit denselben Einstellungen weiter. "
+        "Deine Befehle gelten wieder diesem Chat."
+    ),
+    "channel.added": (
+        "Ich bin jetzt Admin im Kanal „{title}“. Tippe auf den Knopf oder schick "
+        "/channel, um ihn zu binden."
+    ),
+    "channel.back": "Ich darf im Kanal „{title}“ wieder posten: seine Abos laufen weiter.",
 }
 
 EN: Final[Mapping[str, str]] = {
@@ -187,6 +284,7 @@ EN: Final[Mapping[str, str]] = {
     "cmd.clear": "Remove all filters",
     "cmd.stats": "Figures (operators only)",
     "cmd.poll": "Poll all sources now (operators only)",
+    "cmd.channel": "Manage a channel: /channel @NAME, /channel off",
     "start.greeting": "Hello! I send you new entries from live tickers as soon as they appear.",
     "start.subscribed": "Subscribed: {sources}.",
     "start.no_sources": "No source subscribed yet – /sources shows what there is.",
@@ -289,6 +387,95 @@ EN: Final[Mapping[str, str]] = {
     "poll.line": "<code>{id}</code>: {status}, new {new}, updated {updated}, delivered to {queued}",
     "poll.error": "  Error: {error}",
     "poll.none": "No sources are configured.",
+    "group.greeting": (
+        "Hello! I post new entries from live tickers here as soon as they appear. "
+        "An admin starts me with /start@{bot}; /help@{bot} lists the commands. "
+        "Only admins change settings."
+    ),
+    "managed.header": "⚙️ Channel “{title}”",
+    "managed.not_admin": (
+        "You are no longer an admin of the channel “{title}” – nothing was changed. "
+        "/channel off manages this chat again."
+    ),
+    "managed.inactive": (
+        "I can no longer post in the channel “{title}” – nothing was changed. "
+        "Add me there as an admin again, or /channel off."
+    ),
+    "channel.private_only": (
+        "/channel works only in a private chat with me. A group is managed right here."
+    ),
+    "channel.usage": (
+        "Usage: /channel @NAME or /channel -100… binds a channel; /channel alone lists your "
+        "channels; /channel off manages this chat again; /channel remove @NAME unbinds."
+    ),
+    "channel.not_found": (
+        "I can't find the chat {ref}. Check the name; for a private channel add me as an "
+        "admin first and use its id (-100…)."
+    ),
+    "channel.no_access": (
+        "I have no access to {ref}: I am not a member there. Add me to the channel as an "
+        "admin with the right to post messages, then try again."
+    ),
+    "channel.not_channel": (
+        "“{title}” is not a channel. A group is managed right in the group (admins: /start)."
+    ),
+    "channel.refused": "I can't bind the channel “{title}” yet:",
+    "channel.bot_not_admin": (
+        "• I am not an admin there. Fix: channel → Administrators → Add Admin → @{bot}, "
+        "with the right to post messages."
+    ),
+    "channel.bot_cannot_post": (
+        "• I am an admin there but may not post. Fix: turn on “Post Messages” in my admin rights."
+    ),
+    "channel.user_not_admin": (
+        "• You are neither the creator nor an admin of the channel. Fix: let an admin bind "
+        "it, or ask the creator to make you an admin."
+    ),
+    "channel.user_unknown": (
+        "• Telegram won't tell me whether you are an admin there. Try again in a moment."
+    ),
+    "channel.bound": (
+        "✅ The channel “{title}” is bound. Subscribed: {sources}.\n"
+        "From now on your commands here manage that channel (/sources, /region, /keyword, "
+        "/quiet, /settings …); every reply names it in its first line. "
+        "/channel off manages this chat again."
+    ),
+    "channel.none": (
+        "You have not bound a channel yet. How: add me to your channel as an admin with the "
+        "right to post messages, then /channel @NAME (or /channel -100…)."
+    ),
+    "channel.list_header": "<b>Your channels</b>",
+    "channel.line_managed": "⚙️ {name} – managed now",
+    "channel.line_bound": "• {name} – bound",
+    "channel.line_inactive": "⚠️ {name} – I can no longer post there",
+    "channel.line_added": "➕ {name} – added by you, not bound yet",
+    "channel.list_hint": (
+        "Tap to switch. /channel off manages this chat again; /channel remove @NAME unbinds."
+    ),
+    "channel.button_manage": "⚙️ Manage {title}",
+    "channel.button_bind": "➕ Bind {title}",
+    "channel.button_off": "↩️ Manage this chat",
+    "channel.off": "Your commands act on this chat again.",
+    "channel.off_already": "You are not managing a channel; your commands act on this chat.",
+    "channel.managing_toast": "Now managing: {title}",
+    "channel.off_toast": "Your commands act on this chat again.",
+    "channel.gone_toast": "I can't manage that channel – /channel shows what you can.",
+    "channel.not_bound": "The channel {ref} is not bound. /channel lists your channels.",
+    "channel.remove_not_admin": (
+        "Only admins of the channel “{title}” can unbind it – you are not one."
+    ),
+    "channel.removed": ("Unbound: the channel “{title}” gets nothing more (ended: {sources})."),
+    "channel.back_here": "Your commands act on this chat again.",
+    "channel.lost": (
+        "⚠️ I was removed from the channel “{title}” or may no longer post there: pushes "
+        "there have stopped and what was queued is dropped. Add me as an admin with the "
+        "right to post messages again and it continues with the same settings. "
+        "Your commands act on this chat again."
+    ),
+    "channel.added": (
+        "I am now an admin of the channel “{title}”. Tap the button or send /channel to bind it."
+    ),
+    "channel.back": "I may post in the channel “{title}” again: its subscriptions continue.",
 }
 
 CATALOGS: Final[Mapping[Language, Mapping[str, str]]] = {"de": DE, "en": EN}

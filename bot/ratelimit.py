@@ -267,52 +267,57 @@ class SendScheduler:
 class RateLimiter:
     """Asyncio front of :class:`SendScheduler` for the sender tasks.
 
-    ``acquire`` reserves a start slot synchronously (no ``await`` between computing and
-    recording it), so concurrent callers are served strictly in the order they became
-    eligible (FIFO) and the global window holds however many senders run at once. A caller
-    whose *chat* is not ready yet (per-chat spacing, group budget, chat pause) first sleeps
-    until it is, *without* holding a global slot: one busy chat never delays the others.
-    Callers for the same chat take turns in arrival order (a FIFO ``asyncio.Lock`` per
-    chat, held only while waiting for the chat to be ready, never while sending).
+    Starts are recorded at the time the caller actually proceeds, not at a time reserved in
+    advance: when the event loop stalls (a busy machine, a long database call), callers that
+    had reserved slots would otherwise all wake at once and fire together, squeezing many
+    sends into one window as Telegram sees them. So callers take the global slot one at a
+    time (a FIFO ``asyncio.Lock``: served in the order they became eligible), the head of
+    the line sleeps until the computed start, and records the start when it really goes.
+
+    A caller whose *chat* is not ready yet (per-chat spacing, group budget, chat pause)
+    first sleeps until it is, *without* holding the global line: one busy chat never delays
+    the others. Callers for the same chat take turns in arrival order (a FIFO lock per chat).
     """
 
     def __init__(self, limits: SendLimits, clock: Callable[[], float] = time.monotonic) -> None:
         self.scheduler = SendScheduler(limits)
         self._clock = clock
+        self._line = asyncio.Lock()
         # chat id -> [lock, number of callers using it]; removed when the last one leaves,
         # so the dict only holds chats with an acquire() in progress.
         self._chat_turns: dict[int, tuple[asyncio.Lock, list[int]]] = {}
 
     async def acquire(self, chat_id: int, kind: ChatKind) -> None:
-        """Wait until a send to ``chat_id`` may start, and reserve that start.
+        """Wait until a send to ``chat_id`` may start, and record that start.
 
-        If a pause arrives while waiting for a reserved slot, the reservation is abandoned
-        (it stays in the windows, which only makes them more conservative) and the caller
-        queues again after the pause. A cancelled caller likewise leaves its slot unused.
+        A pause that arrives while waiting is honoured: every wait ends by re-computing the
+        earliest start, so the caller simply goes later. A cancelled caller records nothing.
         """
         scheduler = self.scheduler
-        while True:
-            lock, users = self._chat_turns.setdefault(chat_id, (asyncio.Lock(), [0]))
-            users[0] += 1
-            try:
-                async with lock:
+        lock, users = self._chat_turns.setdefault(chat_id, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                while True:
+                    now = self._clock()
+                    scheduler.forget_idle(now)
+                    chat_ready = scheduler.chat_ready_at(chat_id, kind, now)
+                    if chat_ready <= now:
+                        break
+                    # Computed wait, then re-check: a chat pause may have been added.
+                    await self._sleep_until(chat_ready)
+                async with self._line:
                     while True:
                         now = self._clock()
-                        scheduler.forget_idle(now)
-                        chat_ready = scheduler.chat_ready_at(chat_id, kind, now)
-                        if chat_ready <= now:
+                        start = scheduler.earliest(chat_id, kind, now)
+                        if start <= now:
                             break
-                        # Computed wait, then re-check: a chat pause may have been added.
-                        await self._sleep_until(chat_ready)
-                    start = scheduler.earliest(chat_id, kind, now)
-                    scheduler.record(chat_id, kind, start)
-            finally:
-                users[0] -= 1
-                if users[0] == 0:
-                    del self._chat_turns[chat_id]
-            await self._sleep_until(start)
-            if scheduler.blocked_until(chat_id) <= self._clock():
-                return
+                        await self._sleep_until(start)
+                    scheduler.record(chat_id, kind, now)
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                del self._chat_turns[chat_id]
 
     def ready_at(self, chat_id: int, kind: ChatKind) -> float:
         """Clock time at which ``chat_id`` could start a send (lets the sender pick ready chats)."""

@@ -60,9 +60,19 @@ def _backoff(attempts: int) -> timedelta:
     return min(timedelta(seconds=2 ** min(attempts, 12)), MAX_BACKOFF)
 
 
+_CHAT_GONE = (
+    "chat not found",
+    "peer_id_invalid",
+    "user not found",
+    # a channel where the bot lost its admin rights or the right to post
+    "need administrator rights",
+    "not enough rights to send",
+)
+
+
 def _is_chat_gone(error: BadRequest) -> bool:
     text = error.message.lower()
-    return "chat not found" in text or "peer_id_invalid" in text or "user not found" in text
+    return any(reason in text for reason in _CHAT_GONE)
 
 
 class Sender:

@@ -25,7 +25,11 @@ def settings_text(turn: Turn, chat: ChatSettings) -> str:
     if chat.quiet_start is not None and chat.quiet_end is not None:
         quiet = f"{format_minute(chat.quiet_start)}–{format_minute(chat.quiet_end)}"
     digest = off if chat.digest_minute is None else format_minute(chat.digest_minute)
-    name = chat.title if chat.is_group and chat.title else turn.plain("settings.this_chat")
+    name = (
+        chat.title
+        if (chat.is_group or chat.type == "channel") and chat.title
+        else turn.plain("settings.this_chat")
+    )
     lines = [
         turn.text("settings.header", chat=name),
         turn.text("settings.subscriptions", value=source_names(turn, chat.subscriptions) or none),

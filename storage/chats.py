@@ -10,8 +10,16 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.database import Database
-from storage.models import Chat, Delivery, FilterRow, SentMessage, Subscription, utcnow
-from storage.records import ChatSettings, FilterItem
+from storage.models import (
+    ChannelAdmin,
+    Chat,
+    Delivery,
+    FilterRow,
+    SentMessage,
+    Subscription,
+    utcnow,
+)
+from storage.records import ChannelLink, ChatSettings, FilterItem
 from ticker.filters import FilterKind
 
 _FLAG_BY_KIND = {
@@ -313,6 +321,242 @@ class ChatRepository:
         async with self._db.session() as session:
             chat = await session.get(Chat, chat_id)
             return None if chat is None else chat.deactivated_at
+
+    # --- channels (issue 6) -------------------------------------------------------------------
+    # A channel is a ``chats`` row of type "channel"; ``channel_admins`` remembers who added the
+    # bot there and who bound it; the binding admin's private chat points at the channel through
+    # ``managing_chat_id`` (private chat id == user id in Telegram).
+
+    async def bind_channel(
+        self,
+        channel_id: int,
+        *,
+        user_id: int,
+        title: str,
+        username: str | None,
+        source_ids: Sequence[str],
+    ) -> tuple[ChatSettings, list[str]]:
+        """Bind a channel for ``user_id`` in one transaction.
+
+        Creates or reactivates the channel's chat row, subscribes it to ``source_ids`` (returns
+        the newly added ones), marks the user as binding admin and points their private chat at
+        the channel — all or nothing, so a failure never leaves a channel receiving pushes that
+        nobody manages.
+        """
+        async with self._db.session() as session:
+            chat = await session.get(Chat, channel_id)
+            if chat is None:
+                chat = Chat(id=channel_id, type="channel", title=title, username=username)
+                session.add(chat)
+                await session.flush()
+            else:
+                chat.type = "channel"
+                chat.title = title or chat.title
+                chat.username = username or chat.username
+                chat.active = True
+                chat.deactivated_at = None
+                chat.deactivated_reason = None
+            have = set(
+                (
+                    await session.scalars(
+                        select(Subscription.source_id).where(Subscription.chat_id == channel_id)
+                    )
+                ).all()
+            )
+            added = [s for s in dict.fromkeys(source_ids) if s not in have]
+            for source_id in added:
+                session.add(Subscription(chat_id=channel_id, source_id=source_id))
+            link = await session.get(ChannelAdmin, (channel_id, user_id))
+            if link is None:
+                link = ChannelAdmin(channel_id=channel_id, user_id=user_id)
+                session.add(link)
+            link.bound = True
+            link.told_gone = False
+            await session.execute(
+                update(Chat).where(Chat.id == user_id).values(managing_chat_id=channel_id)
+            )
+            await session.flush()
+            return await load_settings(session, chat), added
+
+    async def channel_links(self, user_id: int) -> list[ChannelLink]:
+        """The channels this user bound or added the bot to, oldest first (for ``/channel``)."""
+        async with self._db.session() as session:
+            rows = (
+                await session.execute(
+                    select(ChannelAdmin, Chat)
+                    .join(Chat, Chat.id == ChannelAdmin.channel_id)
+                    .where(
+                        ChannelAdmin.user_id == user_id,
+                        (ChannelAdmin.bound.is_(True)) | (ChannelAdmin.added_bot.is_(True)),
+                    )
+                    .order_by(ChannelAdmin.created_at, ChannelAdmin.channel_id)
+                )
+            ).all()
+            return [
+                ChannelLink(
+                    channel=await load_settings(session, chat),
+                    user_id=link.user_id,
+                    added_bot=link.added_bot,
+                    bound=link.bound,
+                )
+                for link, chat in rows
+            ]
+
+    async def channel_link(self, channel_id: int, user_id: int) -> ChannelLink | None:
+        async with self._db.session() as session:
+            link = await session.get(ChannelAdmin, (channel_id, user_id))
+            chat = await session.get(Chat, channel_id)
+            if link is None or chat is None:
+                return None
+            return ChannelLink(
+                channel=await load_settings(session, chat),
+                user_id=user_id,
+                added_bot=link.added_bot,
+                bound=link.bound,
+            )
+
+    async def find_channel(self, reference: int | str) -> ChatSettings | None:
+        """A known channel by id or by ``@username`` (case-insensitive, "@" optional).
+
+        Works when the bot can no longer see the channel (removed): unbinding must still work.
+        """
+        async with self._db.session() as session:
+            query = select(Chat).where(Chat.type == "channel")
+            if isinstance(reference, int):
+                query = query.where(Chat.id == reference)
+            else:
+                name = reference.removeprefix("@").lower()
+                query = query.where(func.lower(Chat.username) == name)
+            chat = (await session.scalars(query.limit(1))).first()
+            return None if chat is None else await load_settings(session, chat)
+
+    async def channel_bound(self, channel_id: int) -> bool:
+        """Whether any administrator has the channel bound."""
+        async with self._db.session() as session:
+            found = await session.scalar(
+                select(ChannelAdmin.user_id)
+                .where(ChannelAdmin.channel_id == channel_id, ChannelAdmin.bound.is_(True))
+                .limit(1)
+            )
+            return found is not None
+
+    async def unbind_channel(self, channel_id: int, reason: str = "unbound") -> list[str]:
+        """``/channel remove``: the channel's subscriptions end, nothing more is posted there.
+
+        Returns the sources it was subscribed to. Queued deliveries are dropped and the chat is
+        marked inactive; every binding ends and every private chat managing it manages itself
+        again. Filters and settings stay, and ``added_bot`` stays so ``/channel`` still offers it.
+        """
+        async with self._db.session() as session:
+            removed = list(
+                (
+                    await session.scalars(
+                        select(Subscription.source_id)
+                        .where(Subscription.chat_id == channel_id)
+                        .order_by(Subscription.source_id)
+                    )
+                ).all()
+            )
+            await session.execute(delete(Subscription).where(Subscription.chat_id == channel_id))
+            await session.execute(
+                update(Chat)
+                .where(Chat.id == channel_id)
+                .values(active=False, deactivated_at=utcnow(), deactivated_reason=reason[:500])
+            )
+            await _drop_pending(session, channel_id, reason)
+            await session.execute(
+                update(ChannelAdmin)
+                .where(ChannelAdmin.channel_id == channel_id)
+                .values(bound=False, told_gone=False, updated_at=utcnow())
+            )
+            await session.execute(
+                update(Chat)
+                .where(Chat.managing_chat_id == channel_id)
+                .values(managing_chat_id=None)
+            )
+            return removed
+
+    async def record_bot_added(
+        self, channel_id: int, user_id: int | None, *, title: str, username: str | None
+    ) -> bool:
+        """The bot became an administrator that may post in a channel (my_chat_member).
+
+        Creates or reactivates the channel row (a re-added bot resumes the channel's existing
+        subscriptions), remembers who added it, and re-arms "tell once" for the binding admins.
+        Returns whether the channel is bound by anyone.
+        """
+        async with self._db.session() as session:
+            chat = await session.get(Chat, channel_id)
+            if chat is None:
+                chat = Chat(id=channel_id, type="channel", title=title, username=username)
+                session.add(chat)
+                await session.flush()
+            else:
+                chat.type = "channel"
+                chat.title = title or chat.title
+                chat.username = username or chat.username
+                chat.active = True
+                chat.deactivated_at = None
+                chat.deactivated_reason = None
+            if user_id is not None:
+                link = await session.get(ChannelAdmin, (channel_id, user_id))
+                if link is None:
+                    link = ChannelAdmin(channel_id=channel_id, user_id=user_id)
+                    session.add(link)
+                link.added_bot = True
+                await session.flush()
+            await session.execute(
+                update(ChannelAdmin)
+                .where(ChannelAdmin.channel_id == channel_id)
+                .values(told_gone=False, updated_at=utcnow())
+            )
+            bound = await session.scalar(
+                select(ChannelAdmin.user_id)
+                .where(ChannelAdmin.channel_id == channel_id, ChannelAdmin.bound.is_(True))
+                .limit(1)
+            )
+            return bound is not None
+
+    async def channel_lost(self, channel_id: int, reason: str) -> list[int]:
+        """The bot was removed from a channel or may no longer post there (my_chat_member).
+
+        Deactivates the channel and drops its pending deliveries, points every private chat that
+        managed it back at itself, and returns the binding admins not told yet — marking them
+        told in the same transaction, so a repeated update or a second bot instance never tells
+        anyone twice. Subscriptions and bindings stay: re-adding the bot resumes the channel.
+        """
+        async with self._db.session() as session:
+            await session.execute(
+                update(Chat)
+                .where(Chat.id == channel_id)
+                .values(active=False, deactivated_at=utcnow(), deactivated_reason=reason[:500])
+            )
+            await _drop_pending(session, channel_id, reason)
+            await session.execute(
+                update(Chat)
+                .where(Chat.managing_chat_id == channel_id)
+                .values(managing_chat_id=None)
+            )
+            users = list(
+                (
+                    await session.scalars(
+                        select(ChannelAdmin.user_id)
+                        .where(
+                            ChannelAdmin.channel_id == channel_id,
+                            ChannelAdmin.bound.is_(True),
+                            ChannelAdmin.told_gone.is_(False),
+                        )
+                        .order_by(ChannelAdmin.user_id)
+                    )
+                ).all()
+            )
+            if users:
+                await session.execute(
+                    update(ChannelAdmin)
+                    .where(ChannelAdmin.channel_id == channel_id, ChannelAdmin.user_id.in_(users))
+                    .values(told_gone=True, updated_at=utcnow())
+                )
+            return users
 
 
 async def _refresh_flags(session: AsyncSession, chat_id: int) -> None:

@@ -260,3 +260,29 @@ class SpeakerName(Base):
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     display: Mapped[str] = mapped_column(String(200))
+
+
+class ChannelAdmin(Base):
+    """A user the bot knows as an administrator of a channel (issue 6).
+
+    ``added_bot``: this user added the bot there, so ``/channel`` offers the channel to them as a
+    button. ``bound``: this user bound it with ``/channel`` and may be managing it.
+    ``told_gone``: they were already told that the bot lost the channel — the "told once" of
+    the issue survives a repeated my_chat_member update or a restart; re-adding resets it.
+    """
+
+    __tablename__ = "channel_admins"
+    __table_args__ = (Index("ix_channel_admins_user", "user_id"),)
+
+    channel_id: Mapped[int] = mapped_column(
+        BigInteger,
+        ForeignKey("chats.id", ondelete="CASCADE", onupdate="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    )
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    added_bot: Mapped[bool] = mapped_column(Boolean, default=False)
+    bound: Mapped[bool] = mapped_column(Boolean, default=False)
+    told_gone: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -134,3 +134,13 @@ class Stats:
     pending_edits: int
     sent_last_hour: int
     sources: tuple[SourceState, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelLink:
+    """A channel as one of its administrators sees it in ``/channel`` (issue 6)."""
+
+    channel: ChatSettings
+    user_id: int
+    added_bot: bool
+    bound: bool

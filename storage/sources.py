@@ -96,7 +96,8 @@ class SourceRepository:
             row.last_error = None
             row.consecutive_failures = 0
             row.failing_since = None
-            row.failure_alerted = False
+            # failure_alerted stays set until the alert job has told operators of the
+            # recovery (clear_alerted): a takeover in between must not lose that message.
             if etag is not None or last_modified is not None:
                 row.etag = etag
                 row.last_modified = last_modified
@@ -118,7 +119,13 @@ class SourceRepository:
             return _state(row)
 
     async def mark_alerted(self, source_id: str) -> None:
+        await self._set_alerted(source_id, True)
+
+    async def clear_alerted(self, source_id: str) -> None:
+        await self._set_alerted(source_id, False)
+
+    async def _set_alerted(self, source_id: str, alerted: bool) -> None:
         async with self._db.session() as session:
             row = await session.get(Source, source_id)
             if row is not None:
-                row.failure_alerted = True
+                row.failure_alerted = alerted

@@ -179,6 +179,7 @@ async def test_job_against_source_repository(storage: Storage) -> None:
         sources=storage.sources.all,
         send=send,
         mark_alerted=storage.sources.mark_alerted,
+        clear_alerted=storage.sources.clear_alerted,
         admins=[42],
         alert_after_seconds=AFTER,
         language="de",

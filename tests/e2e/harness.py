@@ -6,6 +6,7 @@ own wiring: scheduler → poller → storage outbox → sender → real PTB → 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -52,12 +53,15 @@ class Running:
     async def first_poll_done(self) -> None:
         """Wait for the initial poll (which stores without pushing)."""
         assert self.bot.storage is not None
-        for _ in range(100):
-            state = await self.bot.storage.sources.get(SOURCE_ID)
-            if state is not None and state.initialized:
-                return
-            await self.bot.poll_all()
-        raise AssertionError("source never initialised")
+        async with asyncio.timeout(30):
+            while True:
+                state = await self.bot.storage.sources.get(SOURCE_ID)
+                if state is not None and state.initialized:
+                    return
+                # "busy" while the scheduled first poll runs: then wait for it a moment
+                summaries = await self.bot.poll_all()
+                if any(s.status == "busy" for s in summaries):
+                    await asyncio.sleep(0.05)
 
     async def command(self, chat_id: int, text: str, user_id: int | None = None) -> SentMessage:
         before = len(self.double.messages_to(chat_id))
