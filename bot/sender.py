@@ -117,6 +117,8 @@ class Sender:
         writer = asyncio.create_task(self._write_outcomes(), name="outbox-writer")
         try:
             while not self._stopping:
+                # Cleared before looking, so a wake() during the round is not lost.
+                self._wake.clear()
                 try:
                     claimed = await self._dispatch_round()
                 except SQLAlchemyError as exc:
@@ -140,7 +142,8 @@ class Sender:
         self._slot_freed.set()
 
     async def _wait(self, seconds: float) -> None:
-        self._wake.clear()
+        if self._stopping:
+            return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=max(seconds, 0.0))
 

@@ -1,0 +1,141 @@
+"""Two `tickerbot run` replicas on PostgreSQL: the active one is killed mid-broadcast, the
+standby takes over within 15 s and finishes from the outbox; every chat gets the entry once
+(plus at most the messages in flight at the kill)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.sandbox.telegram_double import TelegramDouble
+from bot.sandbox.ticker_site import TickerSite
+from storage import Storage
+from tests.e2e.harness import BOT_USERNAME, TOKEN
+from tests.e2e.test_operations import free_port
+
+CHATS = list(range(8000, 8060))
+
+
+def _config(
+    path: Path, double: TelegramDouble, site: TickerSite, database_url: str, port: int
+) -> Path:
+    path.write_text(
+        f"""
+[telegram]
+token = "{TOKEN}"
+base_url = "{double.base_url}"
+base_file_url = "{double.base_file_url}"
+poll_timeout_seconds = 1
+
+[database]
+url = "{database_url}"
+
+[metrics]
+listen = "127.0.0.1:{port}"
+
+[[sources]]
+id = "test"
+name = "Liveticker Test"
+url = "{site.url}"
+interval_seconds = 1
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+async def _role(http: aiohttp.ClientSession, port: int) -> str | None:
+    try:
+        async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
+            return str((await response.json())["role"])
+    except (aiohttp.ClientError, ValueError, KeyError):
+        return None
+
+
+async def _wait_for_active(http: aiohttp.ClientSession, ports: list[int]) -> int:
+    async with asyncio.timeout(30):
+        while True:
+            for port in ports:
+                if await _role(http, port) == "active":
+                    return port
+            await asyncio.sleep(0.1)
+
+
+async def test_standby_takes_over_mid_broadcast(tmp_path: Path, database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("replicas need PostgreSQL (TICKERBOT_TEST_DATABASE_URL)")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("TICKERBOT_DATABASE_URL", None)
+    async with (
+        TelegramDouble(TOKEN, bot_username=BOT_USERNAME) as double,
+        TickerSite() as site,
+        aiohttp.ClientSession() as http,
+    ):
+        for chat in CHATS:
+            double.add_private_chat(chat, f"User {chat}")
+        site.add("Eröffnung", "Start.")
+        storage = Storage.open(database_url)
+        await storage.database.upgrade()
+        ports = [free_port(), free_port()]
+        processes: dict[int, asyncio.subprocess.Process] = {}
+        for index, port in enumerate(ports):
+            config = _config(tmp_path / f"r{index}.toml", double, site, database_url, port)
+            processes[port] = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot",
+                "run",
+                "-c",
+                str(config),
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=(tmp_path / f"r{index}.log").open("wb"),
+                env=env,
+            )
+        try:
+            active = await _wait_for_active(http, ports)
+            standby = next(p for p in ports if p != active)
+            async with asyncio.timeout(30):
+                while await _role(http, standby) != "standby":
+                    await asyncio.sleep(0.1)
+            async with asyncio.timeout(30):
+                while not ((state := await storage.sources.get("test")) and state.initialized):
+                    await asyncio.sleep(0.1)
+            for chat in CHATS:
+                await storage.chats.ensure(chat, type="private")
+                await storage.chats.subscribe(chat, ["test"])
+            site.add("Eilmeldung an alle", "Der Rundruf.")
+            await double.wait_for(
+                lambda _m: len([m for m in double.sent if "Eilmeldung" in m.text]) >= 10,
+                timeout=30,
+            )
+            processes[active].send_signal(signal.SIGKILL)
+            killed_at = time.monotonic()
+            await processes[active].wait()
+            assert await _wait_for_active(http, [standby]) == standby
+            takeover = time.monotonic() - killed_at
+            print(f"takeover after kill -9: {takeover:.2f} s")
+            assert takeover < 15
+            for chat in CHATS:
+                await double.wait_for(
+                    lambda m, c=chat: m.chat_id == c and "Eilmeldung" in m.text, timeout=30
+                )
+            await asyncio.sleep(1.0)
+        finally:
+            for process in processes.values():
+                if process.returncode is None:
+                    process.send_signal(signal.SIGTERM)
+            for process in processes.values():
+                await asyncio.wait_for(process.wait(), timeout=30)
+            await storage.close()
+        per_chat = Counter(m.chat_id for m in double.sent if "Eilmeldung" in m.text)
+        assert set(per_chat) == set(CHATS)
+        assert sum(count - 1 for count in per_chat.values()) <= 3, per_chat
+        assert processes[standby].returncode == 0
