@@ -7,7 +7,8 @@ own wiring: scheduler → poller → storage outbox → sender → real PTB → 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,16 @@ def bot_settings(
     for name, values in sections.items():
         data.setdefault(name, {}).update(values)
     return settings_from_mapping(data, env={})
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 30.0) -> None:
+    """Wait for another process's state (over HTTP or the database), which no in-process
+    event can announce: a bounded poll every 100 ms."""
+    async with asyncio.timeout(seconds):
+        for _ in itertools.count():
+            if await check():
+                return
+            await asyncio.sleep(0.1)
 
 
 @dataclass

@@ -18,7 +18,7 @@ import pytest
 from bot.sandbox.telegram_double import TelegramDouble
 from bot.sandbox.ticker_site import TickerSite
 from storage import Storage
-from tests.e2e.harness import BOT_USERNAME, TOKEN
+from tests.e2e.harness import BOT_USERNAME, TOKEN, eventually
 from tests.e2e.test_operations import free_port
 
 CHATS = list(range(8000, 8060))
@@ -58,6 +58,15 @@ async def _role(http: aiohttp.ClientSession, port: int) -> str | None:
             return str((await response.json())["role"])
     except (aiohttp.ClientError, ValueError, KeyError):
         return None
+
+
+async def _is_role(http: aiohttp.ClientSession, port: int, role: str) -> bool:
+    return await _role(http, port) == role
+
+
+async def _initialised(storage: Storage) -> bool:
+    state = await storage.sources.get("test")
+    return state is not None and state.initialized
 
 
 async def _wait_for_active(http: aiohttp.ClientSession, ports: list[int]) -> int:
@@ -102,12 +111,8 @@ async def test_standby_takes_over_mid_broadcast(tmp_path: Path, database_url: st
         try:
             active = await _wait_for_active(http, ports)
             standby = next(p for p in ports if p != active)
-            async with asyncio.timeout(30):
-                while await _role(http, standby) != "standby":
-                    await asyncio.sleep(0.1)
-            async with asyncio.timeout(30):
-                while not ((state := await storage.sources.get("test")) and state.initialized):
-                    await asyncio.sleep(0.1)
+            await eventually(lambda: _is_role(http, standby, "standby"))
+            await eventually(lambda: _initialised(storage))
             for chat in CHATS:
                 await storage.chats.ensure(chat, type="private")
                 await storage.chats.subscribe(chat, ["test"])
