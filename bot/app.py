@@ -32,6 +32,7 @@ from bot.ratelimit import RateLimiter, SendLimits
 from bot.scheduler import PollScheduler
 from bot.sender import Sender
 from bot.services import SERVICES_KEY, PollSummary, Services
+from bot.summaries import DigestJob
 from bot.webhook import WebhookServer
 from storage import Storage
 from storage.sources import SourceConfig
@@ -43,6 +44,7 @@ log = logging.getLogger("tickerbot.app")
 # Network jitter between our send start and Telegram's clock: see SendLimits.jitter_margin.
 SEND_JITTER_MARGIN = 0.025
 ALERT_CHECK_SECONDS = 30.0
+DIGEST_CHECK_SECONDS = 30.0
 
 TelegramApp = Application[Any, Any, Any, Any, Any, Any]
 
@@ -128,6 +130,7 @@ class TickerBot:
             poll_all=self.poll_all,
             wake_sender=self.sender.wake,
             bot_username=bot.username or "",
+            limiter=limiter,
         )
         register_handlers(self.application)
         if settings.metrics.listen:
@@ -188,6 +191,8 @@ class TickerBot:
         self._sender_task = asyncio.create_task(self.sender.run(), name="sender")
         self.scheduler = PollScheduler(self.poller.poll)
         self.scheduler.start(list(settings.sources))
+        digests = DigestJob(self.storage, settings, self.sender.wake)
+        self.scheduler.add_job(digests.tick, DIGEST_CHECK_SECONDS, "digests")
         if settings.telegram.admins:
             alerter = SourceAlerter(
                 sources=self.storage.sources.all,

@@ -51,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--entry-every", type=float, default=8.0, help="seconds between new demo entries"
     )
+    today = with_config(verbs.add_parser("today", help="print today's summary from the database"))
+    today.add_argument("--source", help="only this source id (default: all sources)")
     with_config(verbs.add_parser("check", help="validate config, open the database, call getMe"))
     db = verbs.add_parser("db", help="database maintenance")
     db_verbs = db.add_subparsers(dest="db_verb", required=True, metavar="ACTION")
@@ -79,6 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_run(settings))
         if args.verb == "check":
             return asyncio.run(_check(settings))
+        if args.verb == "today":
+            return asyncio.run(_today(settings, args.source, sys.stdout))
         if args.verb == "db":
             return asyncio.run(_db_upgrade(settings))
     except ConfigError as exc:
@@ -121,6 +125,32 @@ async def _db_upgrade(settings: Settings) -> int:
         print(f"database.url: cannot migrate ({type(exc).__name__}: {exc})", file=sys.stderr)
         return EXIT_FAILED
     print("database is up to date")
+    return EXIT_OK
+
+
+async def _today(settings: Settings, source_id: str | None, out: TextIO) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.summaries import todays_summaries
+    from storage import Storage
+    from ticker.summary import render_summary_text
+
+    if source_id is not None and settings.source(source_id) is None:
+        known = ", ".join(s.id for s in settings.sources) or "none configured"
+        print(f"--source: unknown source {source_id!r} (known: {known})", file=sys.stderr)
+        return EXIT_USAGE
+    source_ids = [source_id] if source_id else [s.id for s in settings.sources]
+    storage = Storage.open(settings.database.url)
+    try:
+        await storage.database.upgrade()
+        summaries = await todays_summaries(storage, settings, source_ids)
+    except (SQLAlchemyError, OSError) as exc:
+        print(f"database.url: cannot read ({type(exc).__name__}: {exc})", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        await storage.close()
+    out.write("\n\n".join(render_summary_text(s, settings.defaults.language) for s in summaries))
+    out.write("\n")
     return EXIT_OK
 
 

@@ -20,6 +20,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
+    InlineQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
@@ -28,13 +29,16 @@ from telegram.ext import (
 from bot.i18n import LANGUAGES, t, t_plain
 from handlers import (
     channels,
+    inline,
     latest,
     membership,
     operators,
     pushes,
+    search,
     settings,
     start,
     subscriptions,
+    today,
 )
 from handlers import filters as filter_commands
 from handlers.context import Handler, as_button, as_command
@@ -79,6 +83,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("start", start.start, changes=False),  # checks itself: non-admins only get greeted
     Command("help", start.help_command, changes=False, follow_managed=False),
     Command("latest", latest.latest, changes=False),
+    Command("today", today.today, changes=False),
+    Command("search", search.search, changes=False, follow_managed=False),
     Command("sources", subscriptions.sources),
     Command("subscribe", subscriptions.subscribe),
     Command("unsubscribe", subscriptions.unsubscribe),
@@ -135,6 +141,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
             ),
             group=COMMAND_GROUP,
         )
+    application.add_handler(InlineQueryHandler(inline.inline_query), group=COMMAND_GROUP)
     # The bot's own membership and group→supergroup service messages (issue 6).
     application.add_handler(
         ChatMemberHandler(membership.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),

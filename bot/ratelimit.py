@@ -35,6 +35,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Literal
 
 __all__ = ["ChatKind", "RateLimiter", "SendLimits", "SendScheduler"]
@@ -339,3 +340,9 @@ class RateLimiter:
         while remaining > 0:
             await asyncio.sleep(remaining)
             remaining = deadline - self._clock()
+
+
+def retry_seconds(error: Exception) -> float:
+    """``RetryAfter.retry_after`` as seconds: PTB 22 gives an int (a timedelta from v23)."""
+    value = getattr(error, "retry_after", 1)
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)

@@ -32,11 +32,14 @@ from telegram.error import (
 
 from bot.config import Settings
 from bot.metrics import Metrics
-from bot.ratelimit import RateLimiter
+from bot.ratelimit import RateLimiter, retry_seconds
 from bot.render import RenderedEntry, render_entries
+from bot.summaries import todays_summaries
 from storage import Storage
+from storage.digests import PendingDigest
 from storage.outbox import SendOutcome
 from storage.records import ChatSettings, OutboxBatch, PendingEdit, StoredEntry
+from ticker.summary import render_summary_html
 
 log = logging.getLogger("tickerbot.sender")
 
@@ -150,9 +153,12 @@ class Sender:
     async def _idle_timeout(self) -> float:
         now = time.monotonic()
         deadlines = [ready - now for ready in self._cooling.values()]
-        next_due = await self._storage.outbox.next_due()
-        if next_due is not None:
-            deadlines.append((next_due - datetime.now(UTC)).total_seconds())
+        for next_due in (
+            await self._storage.outbox.next_due(),
+            await self._storage.digests.next_due(),
+        ):
+            if next_due is not None:
+                deadlines.append((next_due - datetime.now(UTC)).total_seconds())
         if self._in_flight:
             deadlines.append(0.5)
         return min([IDLE_WAIT_SECONDS, *deadlines]) if deadlines else IDLE_WAIT_SECONDS
@@ -193,7 +199,15 @@ class Sender:
                     continue
                 edits_claimed += 1
                 self._start(edit.chat.id, self._edit(edit_token, edit))
-        return len(batches) + edits_claimed
+        digests_claimed = 0
+        if len(self._in_flight) < self._max_in_flight:
+            digest_token, digests = await self._storage.digests.claim(
+                limit=10, exclude_chats=list(self._in_flight)
+            )
+            for digest in digests:
+                digests_claimed += 1
+                self._start(digest.chat.id, self._digest(digest_token, digest))
+        return len(batches) + edits_claimed + digests_claimed
 
     def _start(self, chat_id: int, job: object) -> None:
         assert asyncio.iscoroutine(job)
@@ -307,11 +321,7 @@ class Sender:
     def _on_retry_after(
         self, token: str, ids: tuple[int, ...], chat_id: int, exc: RetryAfter
     ) -> SendOutcome:
-        seconds = (
-            exc.retry_after.total_seconds()
-            if isinstance(exc.retry_after, timedelta)
-            else float(exc.retry_after)
-        )
+        seconds = retry_seconds(exc)
         self._limiter.pause_all(seconds)
         self._metrics.rate_limited.inc()
         self._metrics.deliveries.labels("retried", "429").inc()
@@ -387,6 +397,61 @@ class Sender:
             self._cool(chat)
             self._metrics.deliveries.labels("edited", "ok").inc()
             await outbox.finish_edit(edit.edit_id, token, done=True)
+
+    async def _digest(self, token: str, digest: PendingDigest) -> None:
+        """A daily digest: today's summary per subscribed source, each page rate limited."""
+        chat = digest.chat
+        language = chat.language or self._settings.defaults.language
+        summaries = await todays_summaries(
+            self._storage, self._settings, chat.subscriptions, day=digest.day
+        )
+        with_entries = [s for s in summaries if s.count] or summaries[:1]
+        pages = [page for s in with_entries for page in render_summary_html(s, language)]
+        try:
+            for page in pages:
+                await self._limiter.acquire(chat.id, chat.kind)  # type: ignore[arg-type]
+                await self._bot.send_message(
+                    chat_id=chat.id,
+                    text=page,
+                    parse_mode=ParseMode.HTML,
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                )
+        except RetryAfter as exc:
+            outcome = self._on_retry_after(token, (), chat.id, exc)
+            assert outcome.retry_at is not None
+            await self._storage.digests.finish(
+                digest.digest_id,
+                token,
+                sent=False,
+                error="429",
+                retry_after=outcome.retry_at - datetime.now(UTC),
+            )
+        except Forbidden as exc:
+            await self._chat_gone(chat.id, exc.message)
+            await self._storage.digests.finish(
+                digest.digest_id, token, sent=False, error=exc.message
+            )
+        except BadRequest as exc:
+            if _is_chat_gone(exc):
+                await self._chat_gone(chat.id, exc.message)
+            log.error("digest rejected", extra={"chat": chat.id, "error": exc.message})
+            await self._storage.digests.finish(
+                digest.digest_id, token, sent=False, error=exc.message
+            )
+        except TelegramError as exc:
+            retry = _backoff(digest.attempts + 1)
+            give_up = digest.attempts + 1 >= self._settings.delivery.max_attempts
+            await self._storage.digests.finish(
+                digest.digest_id,
+                token,
+                sent=False,
+                error=exc.message,
+                retry_after=None if give_up else retry,
+            )
+        else:
+            self._cool(chat)
+            self._metrics.deliveries.labels("sent", "digest").inc()
+            await self._storage.digests.finish(digest.digest_id, token, sent=True)
 
     # ---- recording -----------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from bot.config import Settings
 from storage import Storage
 
 if TYPE_CHECKING:
+    from bot.ratelimit import RateLimiter
     from ticker.extract import Extractor
 
 SERVICES_KEY = "tickerbot.services"
@@ -35,6 +36,8 @@ class Services:
     poll_all: Callable[[], Awaitable[list[PollSummary]]]
     wake_sender: Callable[[], None]
     bot_username: str = ""
+    limiter: RateLimiter | None = None
+    """The sender's limiter: command replies take their turn in it too (None in unit tests)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 

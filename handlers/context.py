@@ -12,6 +12,7 @@ by the managed channel's name, and the user's admin rights in the channel are re
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
@@ -25,11 +26,12 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, RetryAfter
 from telegram.ext import ContextTypes
 
 from bot.config import Settings
 from bot.i18n import Language, language_or, t, t_plain
+from bot.ratelimit import ChatKind, retry_seconds
 from bot.services import Services, get_services
 from handlers.permissions import (
     CHANNEL_ADMIN_CACHE_SECONDS,
@@ -167,16 +169,38 @@ class Turn:
             framed = html_text
         await self._send_raw(framed, markup, thread)
 
+    @property
+    def reply_chat_kind(self) -> ChatKind:
+        chat = self.origin if self.origin is not None else self.chat
+        return chat.kind  # type: ignore[return-value]
+
+    async def _paced(self, send: Callable[[], Awaitable[object]]) -> None:
+        """Replies share Telegram's per-chat budget with pushes: they take their turn in the
+        same rate limiter, and a 429 that still happens is waited out once, not lost."""
+        limiter = self.services.limiter
+        if limiter is not None:
+            await limiter.acquire(self.reply_chat_id, self.reply_chat_kind)
+        try:
+            await send()
+        except RetryAfter as exc:
+            seconds = retry_seconds(exc)
+            if limiter is not None:
+                limiter.pause_chat(self.reply_chat_id, seconds)
+            await asyncio.sleep(seconds)
+            await send()
+
     async def _send_raw(
         self, html_text: str, markup: InlineKeyboardMarkup | None, thread: int | None
     ) -> None:
-        await self.context.bot.send_message(
-            chat_id=self.reply_chat_id,
-            text=html_text,
-            parse_mode=ParseMode.HTML,
-            link_preview_options=NO_PREVIEW,
-            reply_markup=markup,
-            message_thread_id=thread,
+        await self._paced(
+            lambda: self.context.bot.send_message(
+                chat_id=self.reply_chat_id,
+                text=html_text,
+                parse_mode=ParseMode.HTML,
+                link_preview_options=NO_PREVIEW,
+                reply_markup=markup,
+                message_thread_id=thread,
+            )
         )
 
     async def edit(self, html_text: str, *, markup: InlineKeyboardMarkup | None = None) -> None:
@@ -187,11 +211,13 @@ class Turn:
             return
         framed = self._framed(html_text)
         try:
-            await query.edit_message_text(
-                framed if len(framed) <= TEXT_LIMIT else html_text,
-                parse_mode=ParseMode.HTML,
-                link_preview_options=NO_PREVIEW,
-                reply_markup=markup,
+            await self._paced(
+                lambda: query.edit_message_text(
+                    framed if len(framed) <= TEXT_LIMIT else html_text,
+                    parse_mode=ParseMode.HTML,
+                    link_preview_options=NO_PREVIEW,
+                    reply_markup=markup,
+                )
             )
         except BadRequest as exc:
             # Pressing a button twice quickly leaves the text unchanged: not an error.

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 from storage.chats import ChatRepository
 from storage.database import Database
+from storage.digests import DigestRepository
 from storage.entries import EntryRepository
 from storage.outbox import OutboxRepository
+from storage.search import SearchRepository
 from storage.sources import SourceRepository
 
 
@@ -20,6 +22,8 @@ class Storage:
     entries: EntryRepository
     chats: ChatRepository
     outbox: OutboxRepository
+    digests: DigestRepository
+    search: SearchRepository
 
     @classmethod
     def open(cls, url: str, *, echo: bool = False) -> Storage:
@@ -30,6 +34,8 @@ class Storage:
             entries=EntryRepository(database),
             chats=ChatRepository(database),
             outbox=OutboxRepository(database),
+            digests=DigestRepository(database),
+            search=SearchRepository(database),
         )
 
     async def close(self) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -289,21 +289,6 @@ class ChatRepository:
             old.deactivated_reason = f"migrated to {new_id}"
             await session.flush()
             await _refresh_flags(session, new_id)
-
-    async def digest_due(self, today: date, minute_of_day: int) -> list[ChatSettings]:
-        """Chats whose digest time has passed today and that did not get today's digest."""
-        async with self._db.session() as session:
-            chats = (
-                await session.scalars(
-                    select(Chat).where(
-                        Chat.active.is_(True),
-                        Chat.digest_minute.is_not(None),
-                        Chat.digest_minute <= minute_of_day,
-                        (Chat.last_digest_on.is_(None)) | (Chat.last_digest_on < today),
-                    )
-                )
-            ).all()
-            return [await load_settings(session, chat) for chat in chats]
 
     async def counts(self) -> tuple[int, int, int]:
         """(active chats, inactive chats, subscriptions)."""

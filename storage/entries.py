@@ -62,6 +62,7 @@ def to_stored(row: EntryRow) -> StoredEntry:
         regions=tuple(row.regions or ()),
         speakers=tuple(row.speakers or ()),
         first_seen_at=row.first_seen_at,
+        speaker_keys=tuple(row.speaker_keys or ()),
     )
 
 

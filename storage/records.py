@@ -20,6 +20,7 @@ class StoredEntry:
     regions: tuple[str, ...]
     speakers: tuple[str, ...]
     first_seen_at: datetime
+    speaker_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper
 from sqlalchemy.sql.elements import ColumnElement
@@ -108,6 +109,11 @@ def like_pattern(term: str) -> str:
     return f"%{escaped}%"
 
 
+def _sqlstate(error: DBAPIError) -> str | None:
+    orig = error.orig
+    return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+
+
 def write_document(connection: Connection, entry_id: int, headline: str, body: str) -> None:
     """Insert or replace the search document of one entry, on ``connection``'s transaction."""
     params = {"id": entry_id, "document": search_document(headline, body)}
@@ -139,7 +145,9 @@ class SearchRepository:
     with the actual patterns (``_PG_SEARCH_SETTINGS``); the same probe there was measured
     slower (a GIN bitmap over common trigrams costs up to 150 ms). Its one weak case: words
     that are each common but (almost) never occur together ("brücke luftalarm" in the
-    benchmark) — it guesses them independent, walks all entries: ~240 ms on 100k.
+    benchmark) — it guesses them independent and walks all entries (~240 ms on 100k), so
+    the walk runs under a ``pg_walk_timeout_ms`` timeout, and the query is then answered
+    from the trigram index (``_pg_guarded``).
 
     * *indexed* (selective queries): the trigram index finds all matches, which are then
       ordered by time. Cost grows with the number of matches.
@@ -153,9 +161,12 @@ class SearchRepository:
     Both plans implement ``ticker.search_query.matches`` exactly; tests run each.
     """
 
-    def __init__(self, database: Database, *, common_threshold: int = 1000) -> None:
+    def __init__(
+        self, database: Database, *, common_threshold: int = 1000, pg_walk_timeout_ms: int = 60
+    ) -> None:
         self._db = database
         self._common_threshold = common_threshold
+        self._pg_walk_timeout_ms = max(1, pg_walk_timeout_ms)
 
     def _indexed_conditions(self, query: ParsedQuery) -> tuple[ColumnElement[bool], ...]:
         if self._db.is_sqlite:
@@ -253,8 +264,35 @@ class SearchRepository:
                 .limit(limit)
                 .offset(offset)
             )
-            rows = (await session.scalars(statement)).all()
+            if plan == "auto" and not self._db.is_sqlite:
+                rows = await self._pg_guarded(session, statement)
+            else:
+                rows = (await session.scalars(statement)).all()
             return [to_stored(row) for row in rows]
+
+    async def _pg_guarded(
+        self, session: AsyncSession, statement: Select[EntryRow]
+    ) -> Sequence[EntryRow]:
+        """Run the planner's choice under a short timeout; if it is the slow walk (words
+        common alone but rare together), run it again from the trigram index instead.
+
+        The timeout and its rollback are confined to a savepoint, so the transaction
+        stays usable; ``SET LOCAL``-style settings made inside are undone with it.
+        """
+        try:
+            async with session.begin_nested():
+                await session.execute(
+                    text("SELECT set_config('statement_timeout', :ms, true)"),
+                    {"ms": str(self._pg_walk_timeout_ms)},
+                )
+                rows = (await session.scalars(statement)).all()
+                await session.execute(text("SELECT set_config('statement_timeout', '0', true)"))
+                return rows
+        except DBAPIError as error:
+            if _sqlstate(error) != "57014":  # query_canceled
+                raise
+        await session.execute(text("SELECT set_config('enable_indexscan', 'off', true)"))
+        return (await session.scalars(statement)).all()
 
     async def latest_for_inline(
         self, limit: int = 20, offset: int = 0, *, source_ids: Sequence[str] | None = None

@@ -13,6 +13,11 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    # The full-text tables (FTS5 shadow tables, the PostgreSQL side table) are managed by
+    # migration 0002 by hand; autogenerate must not propose dropping them.
+    include_object=lambda obj, name, type_, reflected, compare_to: (
+        not (name or "").startswith("entry_search")
+    ),
 )
 with context.begin_transaction():
     context.run_migrations()

@@ -102,3 +102,27 @@ async def test_fetch_reports_missing_file_and_bad_arguments(tmp_path: Path) -> N
     assert code == 2 and "--date" in err
     code, _out, err = await _tickerbot("fetch", str(empty), "--timezone", "Mars/Base")
     assert code == 2 and "--timezone" in err
+
+
+async def test_today_prints_the_summary(tmp_path: Path, database_url: str) -> None:
+    from datetime import UTC, datetime
+
+    from storage import Storage
+    from storage.sources import SourceConfig
+    from ticker.model import Entry
+
+    async with TelegramDouble(TOKEN) as double:
+        config = _config(tmp_path, double, TOKEN, database_url)
+    storage = Storage.open(database_url)
+    try:
+        await storage.database.upgrade()
+        await storage.sources.sync([SourceConfig("t", "Ticker T", "http://127.0.0.1:9/ticker")])
+        entry = Entry("k1", datetime.now(UTC), "Heutige Schlagzeile", "Text.", None)
+        await storage.entries.ingest("t", [entry])
+    finally:
+        await storage.close()
+    code, out, err = await _tickerbot("today", "-c", str(config), "--source", "t")
+    assert code == 0, err
+    assert "Heutige Schlagzeile" in out and "1 Eintrag" in out
+    code, _out, err = await _tickerbot("today", "-c", str(config), "--source", "nope")
+    assert code == 2 and "unknown source 'nope'" in err
