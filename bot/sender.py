@@ -462,8 +462,23 @@ class Sender:
             batch = [first]
             while not self._outcomes.empty():
                 batch.append(self._outcomes.get_nowait())
+            started = time.perf_counter()
             try:
                 await self._storage.outbox.record_outcomes(batch)
+                sent = sum(1 for o in batch if o.telegram_message_id is not None)
+                failed = sum(1 for o in batch if o.failed is not None)
+                log.info(
+                    "send batch",
+                    extra={
+                        "messages": sent,
+                        "entries": sum(
+                            len(o.delivery_ids) for o in batch if o.telegram_message_id is not None
+                        ),
+                        "failed": failed,
+                        "retry": len(batch) - sent - failed,
+                        "record_ms": round((time.perf_counter() - started) * 1000),
+                    },
+                )
             except SQLAlchemyError as exc:
                 # The sends happened; if their rows stay claimed the lease expires and they
                 # repeat. Log loudly: that is the only path to a duplicate beyond in-flight.
