@@ -31,9 +31,10 @@ from telegram.error import (
 )
 
 from bot.config import Settings
+from bot.entry_view import to_rendered
 from bot.metrics import Metrics
 from bot.ratelimit import RateLimiter, retry_seconds
-from bot.render import RenderedEntry, render_entries
+from bot.render import render_entries
 from bot.summaries import todays_summaries
 from storage import Storage
 from storage.digests import PendingDigest
@@ -101,8 +102,6 @@ class Sender:
         self._outcomes: asyncio.Queue[SendOutcome] = asyncio.Queue()
         self._writer_idle = asyncio.Event()
         self._writer_idle.set()
-        self._source_names = {s.id: s.display_name for s in settings.sources}
-        self._source_urls = {s.id: s.url for s in settings.sources}
         self._source_zones = {s.id: ZoneInfo(s.timezone) for s in settings.sources}
         self._default_zone = settings.default_zone
         delivery = settings.delivery
@@ -225,22 +224,7 @@ class Sender:
 
     def _render(self, entries: Sequence[StoredEntry]) -> str:
         zone = self._source_zones.get(entries[0].source_id, self._default_zone)
-        return render_entries(
-            [
-                RenderedEntry(
-                    published_at=e.published_at,
-                    headline=e.headline,
-                    body=e.body,
-                    url=e.url,
-                    regions=e.regions,
-                    speakers=e.speakers,
-                    source_name=self._source_names.get(e.source_id, e.source_id),
-                    source_url=self._source_urls.get(e.source_id),
-                )
-                for e in entries
-            ],
-            zone,
-        )
+        return render_entries([to_rendered(e, self._settings) for e in entries], zone)
 
     async def _deliver(self, token: str, batch: OutboxBatch) -> None:
         chat = batch.chat

@@ -19,7 +19,8 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.render import RenderedEntry, render_entries
+from bot.entry_view import to_rendered
+from bot.render import render_entries
 from bot.services import Services, get_services
 from storage.records import StoredEntry
 from ticker.search_query import QueryUsage, parse_query
@@ -32,24 +33,8 @@ DESCRIPTION_LENGTH = 120
 
 
 def article(services: Services, entry: StoredEntry) -> InlineQueryResultArticle:
-    settings = services.settings
-    source = settings.source(entry.source_id)
-    zone = settings.default_zone
-    text = render_entries(
-        [
-            RenderedEntry(
-                published_at=entry.published_at,
-                headline=entry.headline,
-                body=entry.body,
-                url=entry.url,
-                regions=entry.regions,
-                speakers=entry.speakers,
-                source_name=source.display_name if source else entry.source_id,
-                source_url=source.url if source else None,
-            )
-        ],
-        zone,
-    )
+    zone = services.settings.default_zone
+    text = render_entries([to_rendered(entry, services.settings)], zone)
     local = entry.published_at.astimezone(zone)
     body = " ".join(entry.body.split())
     if len(body) > DESCRIPTION_LENGTH:

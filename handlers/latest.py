@@ -6,6 +6,7 @@ what the chat receives; shown oldest first like a chat history, newest at the bo
 
 from __future__ import annotations
 
+from bot.entry_view import to_rendered
 from bot.render import TELEGRAM_TEXT_LIMIT, RenderedEntry, render_entries
 from handlers.context import Turn
 from handlers.parsing import parse_count
@@ -16,17 +17,7 @@ MAX_COUNT = 20
 
 
 def rendered(turn: Turn, entry: StoredEntry) -> RenderedEntry:
-    source = turn.settings.source(entry.source_id)
-    return RenderedEntry(
-        published_at=entry.published_at,
-        headline=entry.headline,
-        body=entry.body,
-        url=entry.url,
-        regions=entry.regions,
-        speakers=entry.speakers,
-        source_name=source.display_name if source is not None else entry.source_id,
-        source_url=source.url if source is not None else None,
-    )
+    return to_rendered(entry, turn.settings)
 
 
 async def latest(turn: Turn) -> None:

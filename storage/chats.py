@@ -329,18 +329,7 @@ class ChatRepository:
         nobody manages.
         """
         async with self._db.session() as session:
-            chat = await session.get(Chat, channel_id)
-            if chat is None:
-                chat = Chat(id=channel_id, type="channel", title=title, username=username)
-                session.add(chat)
-                await session.flush()
-            else:
-                chat.type = "channel"
-                chat.title = title or chat.title
-                chat.username = username or chat.username
-                chat.active = True
-                chat.deactivated_at = None
-                chat.deactivated_reason = None
+            chat = await _active_channel_row(session, channel_id, title, username)
             have = set(
                 (
                     await session.scalars(
@@ -471,18 +460,7 @@ class ChatRepository:
         Returns whether the channel is bound by anyone.
         """
         async with self._db.session() as session:
-            chat = await session.get(Chat, channel_id)
-            if chat is None:
-                chat = Chat(id=channel_id, type="channel", title=title, username=username)
-                session.add(chat)
-                await session.flush()
-            else:
-                chat.type = "channel"
-                chat.title = title or chat.title
-                chat.username = username or chat.username
-                chat.active = True
-                chat.deactivated_at = None
-                chat.deactivated_reason = None
+            await _active_channel_row(session, channel_id, title, username)
             if user_id is not None:
                 link = await session.get(ChannelAdmin, (channel_id, user_id))
                 if link is None:
@@ -566,3 +544,22 @@ async def _drop_pending(session: AsyncSession, chat_id: int, reason: str) -> int
         .values(status="dropped", last_error=reason[:500])
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def _active_channel_row(
+    session: AsyncSession, channel_id: int, title: str, username: str | None
+) -> Chat:
+    """The channel's chat row, created or reactivated (a re-bound channel keeps its settings)."""
+    chat = await session.get(Chat, channel_id)
+    if chat is None:
+        chat = Chat(id=channel_id, type="channel", title=title, username=username)
+        session.add(chat)
+        await session.flush()
+        return chat
+    chat.type = "channel"
+    chat.title = title or chat.title
+    chat.username = username or chat.username
+    chat.active = True
+    chat.deactivated_at = None
+    chat.deactivated_reason = None
+    return chat
