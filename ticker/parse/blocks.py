@@ -87,8 +87,10 @@ def mark_ids(markup: str) -> str:
 
 
 def _remove_boilerplate(root: LexborNode) -> None:
-    total = len(root.text(deep=True, separator="\n"))
     matches = root.css(_BOILERPLATE)
+    if not matches:
+        return  # the page's text length is only needed to judge a match: skip a full walk
+    total = len(root.text(deep=True, separator="\n"))
     chosen: set[int] = set()
     for node in matches:
         ancestor = node.parent
