@@ -106,6 +106,7 @@ async def test_kill_mid_broadcast_then_restart(tmp_path: Path, database_url: str
         per_chat = Counter(m.chat_id for m in double.sent if "Eilmeldung" in m.text)
         assert set(per_chat) == set(CHATS)
         repeats = sum(count - 1 for count in per_chat.values())
+        print(f"repeated after the kill: {repeats}")
         # At most the messages in flight at the kill may repeat (sent, not yet recorded).
         assert repeats <= 3, per_chat
         assert process.returncode == 0, "SIGTERM must shut down cleanly"
