@@ -58,7 +58,7 @@ class SendLimits:
     group_messages_per_minute: int = 20
     # Requests reach Telegram a little later than they start here, by varying amounts; a
     # delayed first send of a window squeezes that window as Telegram sees it. The sender
-    # lengthens the windows by this fraction (2.5 % keeps 97.5 % of the rate) to absorb it.
+    # lengthens the windows by this fraction (1 % keeps 99 % of the rate) to absorb it.
     jitter_margin: float = 0.0
 
     def __post_init__(self) -> None:
@@ -319,6 +319,11 @@ class RateLimiter:
             users[0] -= 1
             if users[0] == 0:
                 del self._chat_turns[chat_id]
+
+    def chat_ready_at(self, chat_id: int, kind: ChatKind) -> float:
+        """Clock time at which the chat's own limits (spacing, group budget, pause) allow a
+        send, ignoring the global window that every chat shares."""
+        return self.scheduler.chat_ready_at(chat_id, kind, self._clock())
 
     def ready_at(self, chat_id: int, kind: ChatKind) -> float:
         """Clock time at which ``chat_id`` could start a send (lets the sender pick ready chats)."""

@@ -106,6 +106,7 @@ class Sender:
         self._default_zone = settings.default_zone
         delivery = settings.delivery
         self._max_in_flight = max(4, min(int(delivery.messages_per_second * 2), 2000))
+        self._low_water = self._max_in_flight // 2
         self.sent = 0
 
     # ---- control -------------------------------------------------------------------------
@@ -151,7 +152,11 @@ class Sender:
 
     async def _idle_timeout(self) -> float:
         now = time.monotonic()
-        deadlines = [ready - now for ready in self._cooling.values()]
+        deadlines = (
+            [ready - now for ready in self._cooling.values()]
+            if self._capacity >= self._low_water
+            else []
+        )
         for next_due in (
             await self._storage.outbox.next_due(),
             await self._storage.digests.next_due(),
@@ -168,9 +173,15 @@ class Sender:
 
     # ---- claiming ------------------------------------------------------------------------
 
+    @property
+    def _capacity(self) -> int:
+        return self._max_in_flight - len(self._in_flight)
+
     async def _dispatch_round(self) -> int:
-        capacity = self._max_in_flight - len(self._in_flight)
-        if capacity <= 0:
+        """Claim in bulk: while a broadcast is under way, wait until half the slots are free
+        instead of running a claim query for every message that finishes."""
+        capacity = self._capacity
+        if capacity < self._low_water:
             self._slot_freed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._slot_freed.wait(), timeout=IDLE_WAIT_SECONDS)
@@ -215,8 +226,9 @@ class Sender:
 
         def done(_: asyncio.Task[None], chat_id: int = chat_id) -> None:
             self._in_flight.pop(chat_id, None)
-            self._slot_freed.set()
-            self._wake.set()
+            if self._capacity >= self._low_water:
+                self._slot_freed.set()
+                self._wake.set()
 
         task.add_done_callback(done)
 
@@ -298,7 +310,9 @@ class Sender:
         self._outcomes.put_nowait(outcome)
 
     def _cool(self, chat: ChatSettings) -> None:
-        ready = self._limiter.ready_at(chat.id, chat.kind)  # type: ignore[arg-type]
+        """Remember when the chat's own limits let it have its next message (the global
+        slot is not the chat's business: counting it would wake the sender every 1/rate)."""
+        ready = self._limiter.chat_ready_at(chat.id, chat.kind)  # type: ignore[arg-type]
         if ready > time.monotonic():
             self._cooling[chat.id] = ready
 
@@ -472,4 +486,5 @@ class Sender:
             finally:
                 for _ in batch:
                     self._outcomes.task_done()
-            self._wake.set()
+            if any(o.telegram_message_id is None and o.failed is None for o in batch):
+                self._wake.set()  # something is due again (a retry); sends need no wake-up

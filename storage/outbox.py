@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.chats import settings_of
@@ -131,41 +131,19 @@ class OutboxRepository:
         """Apply many send results in one transaction (group commit keeps 1000/s cheap)."""
         if not outcomes:
             return
+        sent = [o for o in outcomes if o.telegram_message_id is not None and o.chat_id is not None]
         async with self._db.session() as session:
+            if sent:
+                await self._record_sent(session, sent)
             for outcome in outcomes:
+                if outcome.telegram_message_id is not None and outcome.chat_id is not None:
+                    continue  # recorded above
                 own = and_(
                     Delivery.id.in_(outcome.delivery_ids),
                     Delivery.claim_token == outcome.token,
                     Delivery.status == "pending",
                 )
-                if outcome.telegram_message_id is not None and outcome.chat_id is not None:
-                    sent_at = outcome.sent_at or utcnow()
-                    message_pk = (
-                        await session.execute(
-                            insert(SentMessage)
-                            .values(
-                                chat_id=outcome.chat_id,
-                                message_id=outcome.telegram_message_id,
-                                sent_at=sent_at,
-                                editable=True,
-                                silent=outcome.silent,
-                            )
-                            .returning(SentMessage.id)
-                        )
-                    ).scalar_one()
-                    await session.execute(
-                        update(Delivery)
-                        .where(own)
-                        .values(
-                            status="sent",
-                            sent_at=sent_at,
-                            sent_message_id=message_pk,
-                            claim_token=None,
-                            claimed_until=None,
-                            attempts=Delivery.attempts + 1,
-                        )
-                    )
-                elif outcome.failed is not None:
+                if outcome.failed is not None:
                     await session.execute(
                         update(Delivery)
                         .where(own)
@@ -184,6 +162,53 @@ class OutboxRepository:
                     if outcome.count_attempt:
                         values["attempts"] = Delivery.attempts + 1
                     await session.execute(update(Delivery).where(own).values(values))
+
+    async def _record_sent(self, session: AsyncSession, sent: Sequence[SendOutcome]) -> None:
+        """Two statements for all sent messages of a group commit, not two per message."""
+        now = utcnow()
+        message_ids = (
+            await session.scalars(
+                insert(SentMessage).returning(SentMessage.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "chat_id": o.chat_id,
+                        "message_id": o.telegram_message_id,
+                        "sent_at": o.sent_at or now,
+                        "editable": True,
+                        "silent": o.silent,
+                    }
+                    for o in sent
+                ],
+            )
+        ).all()
+        # The Core table, so that a list of parameters runs as one executemany UPDATE.
+        table: Table = Delivery.__table__  # type: ignore[assignment]
+        await session.execute(
+            update(table)
+            .where(
+                table.c.id == bindparam("b_id"),
+                table.c.claim_token == bindparam("b_token"),
+                table.c.status == "pending",
+            )
+            .values(
+                status="sent",
+                sent_at=bindparam("b_sent_at", type_=table.c.sent_at.type),
+                sent_message_id=bindparam("b_message"),
+                claim_token=None,
+                claimed_until=None,
+                attempts=table.c.attempts + 1,
+            ),
+            [
+                {
+                    "b_id": delivery_id,
+                    "b_token": o.token,
+                    "b_sent_at": o.sent_at or now,
+                    "b_message": message_id,
+                }
+                for o, message_id in zip(sent, message_ids, strict=True)
+                for delivery_id in o.delivery_ids
+            ],
+        )
 
     async def release(self, token: str, delivery_ids: Sequence[int]) -> None:
         """Give claimed rows back untouched (shutdown before they were sent)."""
