@@ -11,6 +11,7 @@ import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bot.app import TickerBot
@@ -52,6 +53,38 @@ async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 30.0
             if await check():
                 return
             await asyncio.sleep(0.1)
+
+
+def write_run_config(
+    path: Path,
+    double: TelegramDouble,
+    site: TickerSite,
+    database_url: str,
+    metrics_port: int | None = None,
+) -> Path:
+    """A config file for `tickerbot run` in a subprocess, against the double and the site."""
+    metrics = f'[metrics]\nlisten = "127.0.0.1:{metrics_port}"\n' if metrics_port else ""
+    path.write_text(
+        f"""
+[telegram]
+token = "{TOKEN}"
+base_url = "{double.base_url}"
+base_file_url = "{double.base_file_url}"
+poll_timeout_seconds = 1
+
+[database]
+url = "{database_url}"
+
+{metrics}
+[[sources]]
+id = "{SOURCE_ID}"
+name = "{SOURCE_NAME}"
+url = "{site.url}"
+interval_seconds = 1
+""",
+        encoding="utf-8",
+    )
+    return path
 
 
 @dataclass

@@ -13,32 +13,9 @@ from pathlib import Path
 from bot.sandbox.telegram_double import TelegramDouble
 from bot.sandbox.ticker_site import TickerSite
 from storage import Storage
-from tests.e2e.harness import BOT_USERNAME, TOKEN
+from tests.e2e.harness import BOT_USERNAME, TOKEN, write_run_config
 
 CHATS = list(range(7000, 7040))
-
-
-def _config(path: Path, double: TelegramDouble, site: TickerSite, database_url: str) -> Path:
-    path.write_text(
-        f"""
-[telegram]
-token = "{TOKEN}"
-base_url = "{double.base_url}"
-base_file_url = "{double.base_file_url}"
-poll_timeout_seconds = 1
-
-[database]
-url = "{database_url}"
-
-[[sources]]
-id = "test"
-name = "Liveticker Test"
-url = "{site.url}"
-interval_seconds = 1
-""",
-        encoding="utf-8",
-    )
-    return path
 
 
 async def _start(config: Path) -> asyncio.subprocess.Process:
@@ -72,7 +49,7 @@ async def test_kill_mid_broadcast_then_restart(tmp_path: Path, database_url: str
         for chat in CHATS:
             double.add_private_chat(chat, f"User {chat}")
         site.add("Eröffnung", "Start.")
-        config = _config(tmp_path / "config.toml", double, site, database_url)
+        config = write_run_config(tmp_path / "config.toml", double, site, database_url)
         storage = Storage.open(database_url)
         await storage.database.upgrade()
         process = await _start(config)

@@ -18,38 +18,10 @@ import pytest
 from bot.sandbox.telegram_double import TelegramDouble
 from bot.sandbox.ticker_site import TickerSite
 from storage import Storage
-from tests.e2e.harness import BOT_USERNAME, TOKEN, eventually
+from tests.e2e.harness import BOT_USERNAME, TOKEN, eventually, write_run_config
 from tests.e2e.test_operations import free_port
 
 CHATS = list(range(8000, 8060))
-
-
-def _config(
-    path: Path, double: TelegramDouble, site: TickerSite, database_url: str, port: int
-) -> Path:
-    path.write_text(
-        f"""
-[telegram]
-token = "{TOKEN}"
-base_url = "{double.base_url}"
-base_file_url = "{double.base_file_url}"
-poll_timeout_seconds = 1
-
-[database]
-url = "{database_url}"
-
-[metrics]
-listen = "127.0.0.1:{port}"
-
-[[sources]]
-id = "test"
-name = "Liveticker Test"
-url = "{site.url}"
-interval_seconds = 1
-""",
-        encoding="utf-8",
-    )
-    return path
 
 
 async def _role(http: aiohttp.ClientSession, port: int) -> str | None:
@@ -96,7 +68,9 @@ async def test_standby_takes_over_mid_broadcast(tmp_path: Path, database_url: st
         ports = [free_port(), free_port()]
         processes: dict[int, asyncio.subprocess.Process] = {}
         for index, port in enumerate(ports):
-            config = _config(tmp_path / f"r{index}.toml", double, site, database_url, port)
+            config = write_run_config(
+                tmp_path / f"r{index}.toml", double, site, database_url, metrics_port=port
+            )
             processes[port] = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
