@@ -31,7 +31,7 @@ from bot.metrics import Metrics
 from bot.poller import Poller
 from bot.ratelimit import RateLimiter, SendLimits
 from bot.scheduler import PollScheduler
-from bot.sender import Sender
+from bot.sender import HTTP_CONCURRENCY, Sender
 from bot.services import SERVICES_KEY, PollSummary, Services
 from bot.summaries import DigestJob
 from bot.webhook import WebhookServer
@@ -58,6 +58,7 @@ def build_application(settings: Settings) -> TelegramApp:
         .base_url(telegram.base_url)
         .base_file_url(telegram.base_file_url)
         .get_updates_read_timeout(telegram.poll_timeout_seconds + 10)
+        .connection_pool_size(HTTP_CONCURRENCY + 8)  # sends plus command replies
     )
     if telegram.mode == "webhook":
         builder = builder.updater(None)

@@ -46,6 +46,7 @@ log = logging.getLogger("tickerbot.sender")
 
 MAX_BACKOFF = timedelta(minutes=5)
 IDLE_WAIT_SECONDS = 5.0
+HTTP_CONCURRENCY = 32
 
 
 def in_quiet_hours(chat: ChatSettings, now: datetime, zone: ZoneInfo) -> bool:
@@ -107,6 +108,9 @@ class Sender:
         delivery = settings.delivery
         self._max_in_flight = max(4, min(int(delivery.messages_per_second * 2), 2000))
         self._low_water = self._max_in_flight // 2
+        # httpcore rescans its whole queue against every pooled connection on each request
+        # and response; keeping the requests in flight at the pool's size avoids that queue.
+        self._http_slots = asyncio.Semaphore(HTTP_CONCURRENCY)
         self.sent = 0
 
     # ---- control -------------------------------------------------------------------------
@@ -248,16 +252,17 @@ class Sender:
         outcome: SendOutcome
         try:
             await self._limiter.acquire(chat.id, chat.kind)  # type: ignore[arg-type]
-            message = await self._bot.send_message(
-                chat_id=chat.id,
-                text=text,
-                parse_mode=ParseMode.HTML,
-                disable_notification=silent,
-                link_preview_options=LinkPreviewOptions(
-                    is_disabled=not self._settings.delivery.link_previews
-                ),
-                allow_paid_broadcast=self._settings.delivery.allow_paid_broadcast or None,
-            )
+            async with self._http_slots:
+                message = await self._bot.send_message(
+                    chat_id=chat.id,
+                    text=text,
+                    parse_mode=ParseMode.HTML,
+                    disable_notification=silent,
+                    link_preview_options=LinkPreviewOptions(
+                        is_disabled=not self._settings.delivery.link_previews
+                    ),
+                    allow_paid_broadcast=self._settings.delivery.allow_paid_broadcast or None,
+                )
         except RetryAfter as exc:
             outcome = self._on_retry_after(token, ids, chat.id, exc)
         except ChatMigrated as exc:
