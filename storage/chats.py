@@ -202,12 +202,7 @@ class ChatRepository:
     async def deactivate(self, chat_id: int, reason: str) -> int:
         """Mark a chat gone (blocked, kicked, deleted) and drop what was queued for it."""
         async with self._db.session() as session:
-            await session.execute(
-                update(Chat)
-                .where(Chat.id == chat_id)
-                .values(active=False, deactivated_at=utcnow(), deactivated_reason=reason[:500])
-            )
-            return await _drop_pending(session, chat_id, reason)
+            return await _deactivate(session, chat_id, reason)
 
     async def migrate(self, old_id: int, new_id: int) -> None:
         """Follow a group that became a supergroup: settings, subscriptions, filters, queue."""
@@ -432,12 +427,7 @@ class ChatRepository:
                 ).all()
             )
             await session.execute(delete(Subscription).where(Subscription.chat_id == channel_id))
-            await session.execute(
-                update(Chat)
-                .where(Chat.id == channel_id)
-                .values(active=False, deactivated_at=utcnow(), deactivated_reason=reason[:500])
-            )
-            await _drop_pending(session, channel_id, reason)
+            await _deactivate(session, channel_id, reason)
             await session.execute(
                 update(ChannelAdmin)
                 .where(ChannelAdmin.channel_id == channel_id)
@@ -489,12 +479,7 @@ class ChatRepository:
         anyone twice. Subscriptions and bindings stay: re-adding the bot resumes the channel.
         """
         async with self._db.session() as session:
-            await session.execute(
-                update(Chat)
-                .where(Chat.id == channel_id)
-                .values(active=False, deactivated_at=utcnow(), deactivated_reason=reason[:500])
-            )
-            await _drop_pending(session, channel_id, reason)
+            await _deactivate(session, channel_id, reason)
             await session.execute(
                 update(Chat)
                 .where(Chat.managing_chat_id == channel_id)
@@ -535,6 +520,16 @@ async def _refresh_flags(session: AsyncSession, chat_id: int) -> None:
         .where(Chat.id == chat_id)
         .values({flag: kind in kinds for kind, flag in _FLAG_BY_KIND.items()})
     )
+
+
+async def _deactivate(session: AsyncSession, chat_id: int, reason: str) -> int:
+    """Mark the chat gone and drop its queue; returns how many deliveries were dropped."""
+    await session.execute(
+        update(Chat)
+        .where(Chat.id == chat_id)
+        .values(active=False, deactivated_at=utcnow(), deactivated_reason=reason[:500])
+    )
+    return await _drop_pending(session, chat_id, reason)
 
 
 async def _drop_pending(session: AsyncSession, chat_id: int, reason: str) -> int:
