@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from bot.app import TickerBot
 from bot.config import Settings, settings_from_mapping
 from bot.sandbox.telegram_double import SentMessage, TelegramDouble
 from bot.sandbox.ticker_site import TickerSite
+from storage import Storage
 
 TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"
 BOT_USERNAME = "tickerbot_test_bot"
@@ -85,6 +87,37 @@ interval_seconds = 1
         encoding="utf-8",
     )
     return path
+
+
+BROADCAST = "Eilmeldung an alle"
+
+
+async def source_initialised(storage: Storage) -> bool:
+    state = await storage.sources.get(SOURCE_ID)
+    return state is not None and state.initialized
+
+
+async def start_broadcast(
+    storage: Storage, double: TelegramDouble, site: TickerSite, chats: list[int], sent: int
+) -> None:
+    """Subscribe ``chats`` behind the bot's back, publish one entry, and return once ``sent``
+    of its messages went out (the moment the crash tests kill the sender)."""
+    for chat in chats:
+        await storage.chats.ensure(chat, type="private")
+        await storage.chats.subscribe(chat, [SOURCE_ID])
+    site.add(BROADCAST, "Der Rundruf.")
+    await double.wait_for(
+        lambda _m: len([m for m in double.sent if BROADCAST in m.text]) >= sent, timeout=30
+    )
+
+
+def assert_each_got_it_once(double: TelegramDouble, chats: list[int], in_flight: int = 3) -> None:
+    """Every chat got the broadcast; repeats only up to the messages in flight at a kill."""
+    per_chat = Counter(m.chat_id for m in double.sent if BROADCAST in m.text)
+    assert set(per_chat) == set(chats)
+    repeats = sum(count - 1 for count in per_chat.values())
+    print(f"repeated after the kill: {repeats}")
+    assert repeats <= in_flight, per_chat
 
 
 @dataclass

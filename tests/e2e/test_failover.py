@@ -9,7 +9,6 @@ import os
 import signal
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import aiohttp
@@ -18,7 +17,16 @@ import pytest
 from bot.sandbox.telegram_double import TelegramDouble
 from bot.sandbox.ticker_site import TickerSite
 from storage import Storage
-from tests.e2e.harness import BOT_USERNAME, TOKEN, eventually, write_run_config
+from tests.e2e.harness import (
+    BOT_USERNAME,
+    BROADCAST,
+    TOKEN,
+    assert_each_got_it_once,
+    eventually,
+    source_initialised,
+    start_broadcast,
+    write_run_config,
+)
 from tests.e2e.test_operations import free_port
 
 CHATS = list(range(8000, 8060))
@@ -34,11 +42,6 @@ async def _role(http: aiohttp.ClientSession, port: int) -> str | None:
 
 async def _is_role(http: aiohttp.ClientSession, port: int, role: str) -> bool:
     return await _role(http, port) == role
-
-
-async def _initialised(storage: Storage) -> bool:
-    state = await storage.sources.get("test")
-    return state is not None and state.initialized
 
 
 async def _wait_for_active(http: aiohttp.ClientSession, ports: list[int]) -> int:
@@ -86,15 +89,8 @@ async def test_standby_takes_over_mid_broadcast(tmp_path: Path, database_url: st
             active = await _wait_for_active(http, ports)
             standby = next(p for p in ports if p != active)
             await eventually(lambda: _is_role(http, standby, "standby"))
-            await eventually(lambda: _initialised(storage))
-            for chat in CHATS:
-                await storage.chats.ensure(chat, type="private")
-                await storage.chats.subscribe(chat, ["test"])
-            site.add("Eilmeldung an alle", "Der Rundruf.")
-            await double.wait_for(
-                lambda _m: len([m for m in double.sent if "Eilmeldung" in m.text]) >= 10,
-                timeout=30,
-            )
+            await eventually(lambda: source_initialised(storage))
+            await start_broadcast(storage, double, site, CHATS, sent=10)
             processes[active].send_signal(signal.SIGKILL)
             killed_at = time.monotonic()
             await processes[active].wait()
@@ -104,7 +100,7 @@ async def test_standby_takes_over_mid_broadcast(tmp_path: Path, database_url: st
             assert takeover < 15
             for chat in CHATS:
                 await double.wait_for(
-                    lambda m, c=chat: m.chat_id == c and "Eilmeldung" in m.text, timeout=30
+                    lambda m, c=chat: m.chat_id == c and BROADCAST in m.text, timeout=30
                 )
             await asyncio.sleep(1.0)
         finally:
@@ -114,9 +110,5 @@ async def test_standby_takes_over_mid_broadcast(tmp_path: Path, database_url: st
             for process in processes.values():
                 await asyncio.wait_for(process.wait(), timeout=30)
             await storage.close()
-        per_chat = Counter(m.chat_id for m in double.sent if "Eilmeldung" in m.text)
-        assert set(per_chat) == set(CHATS)
-        repeats = sum(count - 1 for count in per_chat.values())
-        print(f"repeated after the kill: {repeats}")
-        assert repeats <= 3, per_chat
+        assert_each_got_it_once(double, CHATS)
         assert processes[standby].returncode == 0
