@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -296,11 +295,6 @@ class ChatRepository:
             )
             subs = await session.scalar(select(func.count()).select_from(Subscription))
             return int(active or 0), int(inactive or 0), int(subs or 0)
-
-    async def deactivated_at(self, chat_id: int) -> datetime | None:
-        async with self._db.session() as session:
-            chat = await session.get(Chat, chat_id)
-            return None if chat is None else chat.deactivated_at
 
     # --- channels (issue 6) -------------------------------------------------------------------
     # A channel is a ``chats`` row of type "channel"; ``channel_admins`` remembers who added the

@@ -210,12 +210,6 @@ class OutboxRepository:
             ],
         )
 
-    async def release(self, token: str, delivery_ids: Sequence[int]) -> None:
-        """Give claimed rows back untouched (shutdown before they were sent)."""
-        await self.record_outcomes(
-            [SendOutcome(delivery_ids=tuple(delivery_ids), token=token, count_attempt=False)]
-        )
-
     async def next_due(self) -> datetime | None:
         """When the earliest pending delivery or edit becomes due (to sleep until then)."""
         async with self._db.session() as session:
