@@ -4,9 +4,14 @@
     python bench/fanout.py --backends sqlite --chats 20000 --entries 10 --explain
 
 Builds 100,000 subscribed chats with varied filters in bulk (Core inserts into storage's own
-tables, the ``has_*_filter`` flags set as ``storage.chats._refresh_flags`` would), then times
-``storage.entries.ingest(source, [entry])`` for ``--entries`` new entries with varied regions,
-speakers and text; each one creates its delivery rows in the same transaction (the outbox).
+tables, the ``has_*_filter`` flags set as ``storage.chats._refresh_flags`` would), then, for
+``--entries`` new entries with varied regions, speakers and text, times
+
+* ``storage.entries.ingest(source, [entry])``: the entry's transaction, which stores it and its
+  fan-out row (the outbox promise);
+* matching: the fan-out's recipient query over all 100,000 subscriptions at once, counted;
+* expansion: the fan-out turned into delivery rows page by page, as the sender's claims do
+  (here back to back, one transaction per page, ignoring the queue's low-water mark).
 
 Filter mix (per chat, seeded): 40 % none, 25 % regions (1–3 from a pool of 200 gazetteer
 names, some also a keyword or an exclude), 15 % speakers (1–2, some also a region), 10 %
@@ -37,15 +42,22 @@ from pathlib import Path
 from typing import Any
 
 from _common import machine, percentile
-from sqlalchemy import delete, event, insert, select, text
+from sqlalchemy import delete, event, func, insert, select, text
 from sqlalchemy.engine import make_url
 
 from storage import Storage
-from storage.models import Chat, Delivery, FilterRow, Subscription
+from storage.fanout import expand_fanouts, keyword_values, recipients
+from storage.models import Chat, Delivery, EntryRow, FilterRow, Subscription
 from storage.sources import SourceConfig
 from ticker.extract import Extractor
 from ticker.extract.gazetteer import load_default
-from ticker.filters import ChatFilters, entry_passes, keyword_value
+from ticker.filters import (
+    ChatFilters,
+    entry_passes,
+    keyword_value,
+    matching_words,
+    searchable_text,
+)
 from ticker.model import Entry
 from ticker.text import fold
 
@@ -107,12 +119,15 @@ class Result:
     filters: int
     build_seconds: float
     ingest_ms: list[float] = field(default_factory=list)
+    match_ms: list[float] = field(default_factory=list)
+    expand_ms: list[float] = field(default_factory=list)  # all pages of one entry
+    page_ms: list[float] = field(default_factory=list)  # one page's transaction
+    pages: list[int] = field(default_factory=list)
     fanout_sql_ms: list[float] = field(default_factory=list)
     deliveries: list[int] = field(default_factory=list)
     checked: int = 0
     mismatches: list[str] = field(default_factory=list)
     plan: str = ""
-    select_only_ms: float = 0.0
 
 
 def make_filters(rng: random.Random, world: World) -> list[tuple[str, str, str]]:
@@ -276,17 +291,49 @@ async def explain(storage: Storage, statement: str, parameters: Any, entry_id: i
     return plan
 
 
-async def selection_ms(storage: Storage, statement: str, parameters: Any, runs: int = 5) -> float:
-    """Median time of the fan-out's SELECT alone (counted, nothing written)."""
-    select_part = statement[statement.index("SELECT") :]
-    counting = f"SELECT count(*) FROM ({select_part}) AS chosen"
+async def matching_ms(storage: Storage, entry_id: int, runs: int = 3) -> float:
+    """Median time to choose the recipients among every subscription of the source at once:
+    the keyword values in use matched against the text, then the recipient query, counted."""
     times: list[float] = []
-    async with storage.database.engine.connect() as connection:
+    async with storage.database.session() as session:
+        entry_row = await session.get(EntryRow, entry_id)
+        assert entry_row is not None
+        text = searchable_text(entry_row.headline, entry_row.body)
         for _ in range(runs):
             began = time.perf_counter()
-            await connection.exec_driver_sql(counting, parameters)
+            words = matching_words(text, await keyword_values(session))
+            chosen = recipients(
+                entry_row, sorted(words), datetime.now(UTC), [Subscription.source_id == SOURCE]
+            ).subquery()
+            await session.scalar(select(func.count()).select_from(chosen))
             times.append(1000 * (time.perf_counter() - began))
     return statistics.median(times)
+
+
+async def expand_all(storage: Storage, result: Result) -> int:
+    """Expand every waiting fan-out one page per transaction; returns pages expanded."""
+    pages = 0
+    while await storage.outbox.fanouts_pending():
+        began = time.perf_counter()
+        async with storage.database.session() as session:
+            await expand_fanouts(
+                session,
+                now=datetime.now(UTC),
+                is_sqlite=storage.database.is_sqlite,
+                max_pages=1,
+                only_while_queue_short=False,
+            )
+        result.page_ms.append(1000 * (time.perf_counter() - began))
+        pages += 1
+    return pages
+
+
+async def delivery_count(storage: Storage, entry_id: int) -> int:
+    async with storage.database.session() as session:
+        count = await session.scalar(
+            select(func.count()).select_from(Delivery).where(Delivery.entry_id == entry_id)
+        )
+    return int(count or 0)
 
 
 def _depth(rows: Sequence[Any], row: Any) -> int:
@@ -463,24 +510,31 @@ async def run_backend(backend: str, args: argparse.Namespace, world: World) -> R
                 entry = make_entry(rng, world, n, base + timedelta(seconds=n))
                 began = time.perf_counter()
                 report = await storage.entries.ingest(SOURCE, [entry])
-                result.ingest_ms.append(1000 * (time.perf_counter() - began))
-                result.deliveries.append(report.deliveries_queued)
-                stored.append((report.new[0], entry))
-            result.fanout_sql_ms = timer.ms
-            for n, (ms, sql_ms, count, (_, entry)) in enumerate(
-                zip(result.ingest_ms, timer.ms, result.deliveries, stored, strict=False), 1
-            ):
+                ingest_ms = 1000 * (time.perf_counter() - began)
+                entry_id = report.new[0]
+                stored.append((entry_id, entry))
+                match_ms = await matching_ms(storage, entry_id)
+                began = time.perf_counter()
+                pages = await expand_all(storage, result)
+                expand_ms = 1000 * (time.perf_counter() - began)
+                count = await delivery_count(storage, entry_id)
+                result.ingest_ms.append(ingest_ms)
+                result.match_ms.append(match_ms)
+                result.expand_ms.append(expand_ms)
+                result.pages.append(pages)
+                result.deliveries.append(count)
                 if args.verbose:
                     print(
-                        f"    entry {n:2d}: {ms:7.1f} ms (INSERT…SELECT {sql_ms:6.1f} ms) "
+                        f"    entry {n:2d}: ingest {ingest_ms:5.1f} ms · matching "
+                        f"{match_ms:5.1f} ms · {pages} pages {expand_ms:6.1f} ms · "
                         f"{count:6,} deliveries · regions {list(entry.regions)} · "
                         f"speakers {list(entry.speaker_keys)}"
                     )
-            result.select_only_ms = await selection_ms(storage, timer.statement, timer.parameters)
+            result.fanout_sql_ms = timer.ms
             result.checked, result.mismatches = await verify(
                 storage, stored, args.chats, random.Random(args.seed + 2)
             )
-            if args.explain or statistics.median(result.ingest_ms) >= AIM_MS:
+            if args.explain:
                 result.plan = await explain(
                     storage, timer.statement, timer.parameters, stored[-1][0]
                 )
@@ -489,22 +543,26 @@ async def run_backend(backend: str, args: argparse.Namespace, world: World) -> R
     return result
 
 
+def _spread(values: Sequence[float]) -> str:
+    return (
+        f"median {statistics.median(values):.1f} ms · p95 {percentile(values, 0.95):.1f} ms · "
+        f"max {max(values):.1f} ms · min {min(values):.1f} ms"
+    )
+
+
 def print_result(result: Result) -> bool:
-    ms, sql = result.ingest_ms, result.fanout_sql_ms
-    median = statistics.median(ms)
+    ingest, match = result.ingest_ms, result.match_ms
+    print(f"  ingest per entry   {_spread(ingest)}  ({len(ingest)} entries; entry + fan-out row)")
+    print(f"  matching 100%      {_spread(match)}  (recipient query over all subscriptions)")
+    rows = sum(result.deliveries)
+    seconds = sum(result.expand_ms) / 1000
     print(
-        f"  ingest per entry   median {median:.1f} ms · p95 {percentile(ms, 0.95):.1f} ms · "
-        f"max {max(ms):.1f} ms · min {min(ms):.1f} ms  ({len(ms)} entries)"
+        f"  expansion          {_spread(result.expand_ms)} per entry, "
+        f"{statistics.median(result.pages):.0f} pages each; {rows / seconds:,.0f} deliveries/s"
     )
-    if sql:
-        print(
-            f"  of which the INSERT…SELECT  median {statistics.median(sql):.1f} ms · "
-            f"p95 {percentile(sql, 0.95):.1f} ms"
-        )
-    print(
-        f"  the SELECT alone   {result.select_only_ms:.1f} ms (last entry's matching query,"
-        " counted instead of inserted: the rest is writing the delivery rows)"
-    )
+    print(f"  one page (lock)    {_spread(result.page_ms)}  ({len(result.page_ms)} pages)")
+    sql = result.fanout_sql_ms
+    print(f"  of which INSERT…SELECT {_spread(sql)}")
     d = result.deliveries
     print(
         f"  deliveries created median {statistics.median(d):,.0f} · min {min(d):,} · "
@@ -521,8 +579,12 @@ def print_result(result: Result) -> bool:
         print(result.plan)
     ok = not result.mismatches
     if result.backend == "sqlite":
-        meets = median < AIM_MS
-        print(f"  → median < {AIM_MS:g} ms on SQLite: {'meets' if meets else 'MISSES'} the aim")
+        worst = max(statistics.median(ingest), statistics.median(match))
+        meets = worst < AIM_MS
+        print(
+            f"  → ingest and matching median < {AIM_MS:g} ms on SQLite: "
+            f"{'meets' if meets else 'MISSES'} the aim"
+        )
         ok = ok and meets
     return ok
 

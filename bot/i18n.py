@@ -163,7 +163,10 @@ DE: Final[Mapping[str, str]] = {
     "stats.chats": "Chats: {active} aktiv, {inactive} inaktiv",
     "stats.subscriptions": "Abos: {count}",
     "stats.entries": "Einträge: {count}",
-    "stats.queue": "Warteschlange: {deliveries} Zustellungen, {edits} Korrekturen",
+    "stats.queue": (
+        "Warteschlange: {deliveries} Zustellungen, {edits} Korrekturen, "
+        "{fanouts} neue Einträge noch an Abonnenten zu verteilen"
+    ),
     "stats.sent": "Gesendet in der letzten Stunde: {count}",
     "stats.sources": "<b>Quellen</b>",
     "stats.source": (
@@ -173,7 +176,7 @@ DE: Final[Mapping[str, str]] = {
     "stats.never": "nie",
     "poll.header": "<b>Abruf aller Quellen</b>",
     "poll.line": (
-        "<code>{id}</code>: {status}, neu {new}, geändert {updated}, zugestellt an {queued}"
+        "<code>{id}</code>: {status}, neu {new} ({pushed} an Abonnenten), geändert {updated}"
     ),
     "poll.error": "  Fehler: {error}",
     "poll.none": "Es sind keine Quellen eingerichtet.",
@@ -399,7 +402,10 @@ EN: Final[Mapping[str, str]] = {
     "stats.chats": "Chats: {active} active, {inactive} inactive",
     "stats.subscriptions": "Subscriptions: {count}",
     "stats.entries": "Entries: {count}",
-    "stats.queue": "Queue: {deliveries} deliveries, {edits} edits",
+    "stats.queue": (
+        "Queue: {deliveries} deliveries, {edits} edits, "
+        "{fanouts} new entries still being fanned out to subscribers"
+    ),
     "stats.sent": "Sent in the last hour: {count}",
     "stats.sources": "<b>Sources</b>",
     "stats.source": (
@@ -408,7 +414,9 @@ EN: Final[Mapping[str, str]] = {
     "stats.source_error": "  Error: {error}",
     "stats.never": "never",
     "poll.header": "<b>Polled all sources</b>",
-    "poll.line": "<code>{id}</code>: {status}, new {new}, updated {updated}, delivered to {queued}",
+    "poll.line": (
+        "<code>{id}</code>: {status}, new {new} ({pushed} pushed to subscribers), updated {updated}"
+    ),
     "poll.error": "  Error: {error}",
     "poll.none": "No sources are configured.",
     "group.greeting": (

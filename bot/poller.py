@@ -76,7 +76,7 @@ class Poller:
                 "status": summary.status,
                 "new": summary.new,
                 "updated": summary.updated,
-                "queued": summary.queued,
+                "pushed": summary.pushed,
                 "ms": round(elapsed * 1000),
                 **({"error": summary.error} if summary.error else {}),
             },
@@ -126,14 +126,14 @@ class Poller:
         self._metrics.entries.labels(source.id, "new").inc(len(report.new))
         self._metrics.entries.labels(source.id, "updated").inc(len(report.updated))
         self._metrics.source_failures.labels(source.id).set(0)
-        if report.deliveries_queued or report.edits_queued:
+        if report.pushes_queued or report.edits_queued:
             self._on_queued()
         return PollSummary(
             source.id,
             "first_poll" if report.first_poll else "ok",
             new=len(report.new),
             updated=len(report.updated),
-            queued=report.deliveries_queued,
+            pushed=report.pushes_queued,
         )
 
     def _annotate(self, entries: tuple[Entry, ...]) -> list[Entry]:

@@ -24,7 +24,7 @@ class PollSummary:
     status: str
     new: int = 0
     updated: int = 0
-    queued: int = 0
+    pushed: int = 0  # new entries going out to subscribers (first polls and backfill: 0)
     error: str | None = None
 
 

@@ -43,7 +43,12 @@ async def stats(turn: Turn) -> None:
         turn.text("stats.chats", active=active, inactive=inactive),
         turn.text("stats.subscriptions", count=subscriptions),
         turn.text("stats.entries", count=await storage.entries.count()),
-        turn.text("stats.queue", deliveries=deliveries, edits=edits),
+        turn.text(
+            "stats.queue",
+            deliveries=deliveries,
+            edits=edits,
+            fanouts=await storage.outbox.fanouts_pending(),
+        ),
         turn.text("stats.sent", count=sent),
     ]
     sources = await storage.sources.all()
@@ -69,7 +74,7 @@ async def poll(turn: Turn) -> None:
                 status=summary.status,
                 new=summary.new,
                 updated=summary.updated,
-                queued=summary.queued,
+                pushed=summary.pushed,
             )
         )
         if summary.error:

@@ -240,7 +240,12 @@ class ChatRepository:
                 await session.scalars(select(Subscription).where(Subscription.chat_id == old_id))
             ).all():
                 if sub.source_id not in have_subs:
-                    session.add(Subscription(chat_id=new_id, source_id=sub.source_id))
+                    # Subscribed since then: entries still being fanned out reach it once.
+                    session.add(
+                        Subscription(
+                            chat_id=new_id, source_id=sub.source_id, created_at=sub.created_at
+                        )
+                    )
             have_filters = {
                 (f.kind, f.value)
                 for f in (
@@ -255,7 +260,9 @@ class ChatRepository:
                     await session.delete(row)
                 else:
                     row.chat_id = new_id
-            pending_on_new = set(
+            # Sent deliveries move too: the fan-out of an entry still in progress then finds
+            # the supergroup already served and does not send the entry to it a second time.
+            entries_on_new = set(
                 (
                     await session.scalars(
                         select(Delivery.entry_id).where(Delivery.chat_id == new_id)
@@ -263,14 +270,12 @@ class ChatRepository:
                 ).all()
             )
             for delivery in (
-                await session.scalars(
-                    select(Delivery).where(Delivery.chat_id == old_id, Delivery.status == "pending")
-                )
+                await session.scalars(select(Delivery).where(Delivery.chat_id == old_id))
             ).all():
-                if delivery.entry_id in pending_on_new:
-                    delivery.status = "dropped"
-                else:
+                if delivery.entry_id not in entries_on_new:
                     delivery.chat_id = new_id
+                elif delivery.status == "pending":
+                    delivery.status = "dropped"
             await session.execute(
                 update(SentMessage).where(SentMessage.chat_id == old_id).values(editable=False)
             )

@@ -1,25 +1,18 @@
 """Entries: the upsert that drives pushes and edits, and the read queries on entries.
 
-``ingest`` is the transactional outbox's writer: new entries, the delivery rows they cause,
-and the edit rows their corrections cause commit in one transaction.
+``ingest`` is the transactional outbox's writer: new entries, the fan-outs that will deliver
+them (``storage.fanout``), and the edit rows their corrections cause commit in one transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import (
-    Select,
-    and_,
     delete,
-    false,
     func,
     insert,
-    literal,
-    not_,
-    or_,
     select,
     true,
 )
@@ -27,21 +20,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.database import Database
+from storage.fanout import queue_fanout
 from storage.models import (
-    Chat,
     Delivery,
     EntryRow,
     EntryTag,
-    FilterRow,
     MessageEdit,
     SentMessage,
     Source,
     SpeakerName,
-    Subscription,
     utcnow,
 )
 from storage.records import IngestReport, StoredEntry
-from ticker.filters import ChatFilters, FilterKind, matching_words, searchable_text
+from ticker.filters import ChatFilters, FilterKind
 from ticker.model import Entry
 from ticker.text import fold
 
@@ -133,7 +124,8 @@ class EntryRepository:
                         entry.published_at < newest_known - BACKFILL_TOLERANCE
                     )
                     if not first_poll and not is_backfill:
-                        queued += await self._fan_out(session, source_id, entry_id, entry, now)
+                        queue_fanout(session, source_id, entry_id, now)
+                        queued += 1
                 elif row.content_hash != entry.content_hash:
                     await self._update(session, row, entry, now)
                     updated_ids.append(row.id)
@@ -146,7 +138,7 @@ class EntryRepository:
                 new=tuple(new_ids),
                 updated=tuple(updated_ids),
                 unchanged=unchanged,
-                deliveries_queued=queued,
+                pushes_queued=queued,
                 edits_queued=edits,
                 first_poll=first_poll,
             )
@@ -191,70 +183,6 @@ class EntryRepository:
         tags = _tags(row.id, entry)
         if tags:
             await session.execute(insert(EntryTag), tags)
-
-    async def _fan_out(
-        self, session: AsyncSession, source_id: str, entry_id: int, entry: Entry, now: datetime
-    ) -> int:
-        """Queue one delivery per subscribed chat whose filters the entry passes.
-
-        One INSERT … SELECT over subscriptions: filter kinds a chat does not use are skipped
-        by flags on the chat, and the filters it does use are looked up through uncorrelated
-        IN-subqueries on the (kind, value) index, so 100k chats cost one indexed pass.
-        Keywords are matched in Python against the distinct values in use (few) and passed in.
-        """
-        text = searchable_text(entry.headline, entry.body)
-        words = (
-            await session.scalars(
-                select(FilterRow.value)
-                .where(FilterRow.kind.in_((FilterKind.KEYWORD.value, FilterKind.EXCLUDE.value)))
-                .distinct()
-            )
-        ).all()
-        matched_words = sorted(matching_words(text, words))
-        regions = sorted({fold(region) for region in entry.regions})
-        speakers = sorted(set(entry.speaker_keys))
-
-        def chats_with(kind: FilterKind, values: Sequence[str]) -> Select[Any]:
-            query = select(FilterRow.chat_id).where(FilterRow.kind == kind.value)
-            return query.where(FilterRow.value.in_(values)) if values else query.where(false())
-
-        conditions = [
-            Subscription.source_id == source_id,
-            Chat.active == true(),
-            Chat.paused == false(),
-            or_(
-                Chat.has_region_filter == false(),
-                Chat.id.in_(chats_with(FilterKind.REGION, regions)),
-            ),
-            or_(
-                Chat.has_speaker_filter == false(),
-                Chat.id.in_(chats_with(FilterKind.SPEAKER, speakers)),
-            ),
-            or_(
-                Chat.has_keyword_filter == false(),
-                Chat.id.in_(chats_with(FilterKind.KEYWORD, matched_words)),
-            ),
-        ]
-        if matched_words:
-            conditions.append(not_(Chat.id.in_(chats_with(FilterKind.EXCLUDE, matched_words))))
-        chosen = (
-            select(
-                Chat.id,
-                literal(entry_id),
-                literal("pending"),
-                literal(0),
-                literal(now, Delivery.not_before.type),
-                literal(now, Delivery.created_at.type),
-            )
-            .join(Subscription, Subscription.chat_id == Chat.id)
-            .where(and_(*conditions))
-        )
-        result = await session.execute(
-            insert(Delivery).from_select(
-                ["chat_id", "entry_id", "status", "attempts", "not_before", "created_at"], chosen
-            )
-        )
-        return int(getattr(result, "rowcount", 0) or 0)
 
     async def _queue_edits(
         self, session: AsyncSession, entry_id: int, now: datetime, window: timedelta

@@ -131,6 +131,19 @@ class Chat(Base):
     """A private chat, group, supergroup or channel the bot talks to, with its settings."""
 
     __tablename__ = "chats"
+    # The id is a BIGINT key, not SQLite's rowid: without this covering index the fan-out
+    # would look up each subscriber twice (key index, then table row) to read its flags.
+    __table_args__ = (
+        Index(
+            "ix_chats_fanout",
+            "id",
+            "active",
+            "paused",
+            "has_region_filter",
+            "has_speaker_filter",
+            "has_keyword_filter",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     type: Mapped[str] = mapped_column(String(16), default="private")
@@ -156,7 +169,8 @@ class Chat(Base):
 
 class Subscription(Base):
     __tablename__ = "subscriptions"
-    __table_args__ = (Index("ix_subscriptions_source", "source_id", "chat_id"),)
+    # Covers the fan-out's pass over a source's subscribers, created_at included (SPEC §6).
+    __table_args__ = (Index("ix_subscriptions_source", "source_id", "chat_id", "created_at"),)
 
     chat_id: Mapped[int] = mapped_column(
         ForeignKey("chats.id", ondelete="CASCADE", onupdate="CASCADE"), primary_key=True
@@ -202,7 +216,7 @@ class SentMessage(Base):
 
 
 class Delivery(Base):
-    """The outbox: one row per (chat, entry) to push, written in the entry's transaction.
+    """The outbox: one row per (chat, entry) to push, written by the fan-out (``FanOut``).
 
     ``status``: pending → sent (with ``sent_message_id``) | dropped (chat gone) | failed.
     """
@@ -233,6 +247,29 @@ class Delivery(Base):
     # again (the in-flight repeat SPEC §6 allows). The token stops a stale sender's update.
     claim_token: Mapped[str | None] = mapped_column(String(32))
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FanOut(Base):
+    """A new entry still to be fanned out to its subscribers, page by page.
+
+    ``ingest`` writes one row in the entry's transaction (the outbox guarantee: the entry and
+    the promise to deliver it commit together); the sender expands it into ``deliveries``
+    while its queue runs low. ``below_chat_id`` is the cursor: subscriptions of chats with
+    ids below it are still to be matched (``None``: none matched yet). Pages go downwards
+    because a group that migrates to a supergroup gets a *lower* id: it can only move into
+    the part still to do, where the unique key on deliveries refuses a second row.
+    """
+
+    __tablename__ = "fanouts"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), unique=True)
+    source_id: Mapped[str] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    below_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The keyword and exclude filter values in use that the entry's text contains, found on
+    # the first page (``None`` until then) and kept, not looked up again for every page.
+    matched_words: Mapped[list[str] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class MessageEdit(Base):

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.chats import settings_of
 from storage.database import Database
 from storage.entries import to_stored
+from storage.fanout import expand_fanouts, fanouts_pending
 from storage.models import (
     Chat,
     Delivery,
@@ -72,11 +73,13 @@ class OutboxRepository:
         """Claim up to ``batch_max_entries`` oldest due deliveries for up to ``max_chats`` chats.
 
         Chats are taken in order of their oldest waiting delivery (fairness), and a chat with
-        a claim still in flight is skipped so its messages keep publication order.
+        a claim still in flight is skipped so its messages keep publication order. New
+        entries' fan-outs are expanded into deliveries first, while the queue is short.
         """
         now = now or utcnow()
         token = secrets.token_hex(8)
         async with self._db.session() as session:
+            await expand_fanouts(session, now=now, is_sqlite=self._db.is_sqlite)
             busy = select(Delivery.chat_id).where(
                 Delivery.status == "pending", Delivery.claimed_until >= now
             )
@@ -213,6 +216,8 @@ class OutboxRepository:
     async def next_due(self) -> datetime | None:
         """When the earliest pending delivery or edit becomes due (to sleep until then)."""
         async with self._db.session() as session:
+            if await fanouts_pending(session):
+                return utcnow()
             first = await session.scalar(
                 select(func.min(Delivery.not_before)).where(Delivery.status == "pending")
             )
@@ -231,6 +236,11 @@ class OutboxRepository:
                 select(func.count()).select_from(MessageEdit).where(MessageEdit.status == "pending")
             )
             return int(deliveries or 0), int(edits or 0)
+
+    async def fanouts_pending(self) -> int:
+        """New entries whose subscribers are not all matched yet (see ``storage.fanout``)."""
+        async with self._db.session() as session:
+            return await fanouts_pending(session)
 
     async def sent_since(self, since: datetime) -> int:
         async with self._db.session() as session:

@@ -30,7 +30,7 @@ class IngestReport:
     new: tuple[int, ...] = ()
     updated: tuple[int, ...] = ()
     unchanged: int = 0
-    deliveries_queued: int = 0
+    pushes_queued: int = 0  # new entries queued for fan-out to their subscribers
     edits_queued: int = 0
     first_poll: bool = False
 

@@ -10,6 +10,7 @@ bot cannot see is exactly what some of these tests do. A refused sendMessage sti
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from handlers.channels import parse_reference
 from handlers.context import CHANNEL_ADMIN_CACHE_KEY
 from handlers.permissions import CHANNEL_ADMIN_CACHE_SECONDS, AdminCache
 from storage import Storage
+from storage.outbox import SendOutcome
 from storage.sources import SourceConfig
 from tests.test_handlers_commands import (
     ADMIN,
@@ -447,14 +449,22 @@ async def test_bot_removed_from_channel_deactivates_and_tells_the_binder_once(
 async def test_losing_the_channel_drops_what_was_queued_for_it(bot: Harness) -> None:
     await bind(bot)
     await bot.storage.entries.ingest("ukraine", [entry("a", 1, "Erster Abruf")])  # stored only
-    report = await bot.storage.entries.ingest("ukraine", [entry("b", 2, "Neue Meldung")])
-    assert report.deliveries_queued == 1
+    await bot.storage.entries.ingest("ukraine", [entry("b", 2, "Neue Meldung")])
+    # the claim turns the fan-out into a delivery; a failed send puts it back in the queue
+    token, batches = await bot.storage.outbox.claim_batches(max_chats=10, batch_max_entries=5)
+    assert [(b.chat.id, [i.entry.key for i in b.items]) for b in batches] == [(CHANNEL, ["b"])]
+    await bot.storage.outbox.record_outcomes(
+        [SendOutcome(batches[0].delivery_ids, token, retry_at=datetime.now(UTC))]
+    )
     assert await bot.storage.outbox.pending_count() == (1, 0)
     bot.double.kick_bot(CHANNEL, by_user_id=ADMIN)
     await settle(bot)
     assert await bot.storage.outbox.pending_count() == (0, 0)
     await bot.storage.entries.ingest("ukraine", [entry("c", 3, "Danach")])
-    assert await bot.storage.outbox.pending_count() == (0, 0), "an inactive channel gets nothing"
+    assert await bot.storage.outbox.fanouts_pending() == 1
+    _, batches = await bot.storage.outbox.claim_batches(max_chats=10, batch_max_entries=5)
+    assert batches == [], "an inactive channel gets nothing"
+    assert await bot.storage.outbox.fanouts_pending() == 0
 
 
 async def test_bot_demoted_in_channel_is_treated_as_removed(bot: Harness) -> None:

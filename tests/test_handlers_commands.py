@@ -157,7 +157,7 @@ async def bot(
 
     async def poll_all() -> list[PollSummary]:
         return [
-            PollSummary("ukraine", "ok", new=2, queued=1),
+            PollSummary("ukraine", "ok", new=2, pushed=1),
             PollSummary("nahost", "timeout", error="read <timeout>"),
         ]
 

@@ -50,15 +50,24 @@ async def _pending(storage: Storage) -> dict[int, list[str]]:
     return {b.chat.id: [i.entry.key for i in b.items] for b in batches}
 
 
+async def _expand_fanouts(storage: Storage) -> None:
+    """Let a claim turn fan-outs into delivery rows, then hand the claims back."""
+    token, batches = await storage.outbox.claim_batches(max_chats=1000, batch_max_entries=50)
+    now = datetime.now(UTC)
+    await storage.outbox.record_outcomes(
+        [SendOutcome(b.delivery_ids, token, retry_at=now, count_attempt=False) for b in batches]
+    )
+
+
 async def test_first_poll_stores_without_pushing(storage: Storage) -> None:
     await _source(storage)
     await _chat(storage, 1)
     report = await storage.entries.ingest("ukraine", [entry("a", 0), entry("b", 5)])
-    assert report.first_poll and len(report.new) == 2 and report.deliveries_queued == 0
+    assert report.first_poll and len(report.new) == 2 and report.pushes_queued == 0
     assert await _pending(storage) == {}
     report = await storage.entries.ingest("ukraine", [entry("a", 0), entry("b", 5), entry("c", 9)])
     assert not report.first_poll
-    assert (len(report.new), report.unchanged, report.deliveries_queued) == (1, 2, 1)
+    assert (len(report.new), report.unchanged, report.pushes_queued) == (1, 2, 1)
     assert await _pending(storage) == {1: ["c"]}
 
 
@@ -76,7 +85,7 @@ async def test_old_entry_sliding_into_view_is_not_pushed(storage: Storage) -> No
     await _chat(storage, 1)
     await storage.entries.ingest("ukraine", [entry("new", 300)])
     report = await storage.entries.ingest("ukraine", [entry("new", 300), entry("old", 0)])
-    assert report.new and report.deliveries_queued == 0
+    assert report.new and report.pushes_queued == 0
 
 
 async def test_paused_and_inactive_chats_get_nothing(storage: Storage) -> None:
@@ -225,6 +234,8 @@ async def test_deactivate_drops_pending(storage: Storage) -> None:
     await _chat(storage, 1)
     await storage.entries.ingest("ukraine", [entry("seed", 0)])
     await storage.entries.ingest("ukraine", [entry("a", 1)])
+    await _expand_fanouts(storage)
+    assert await storage.outbox.pending_count() == (1, 0)
     assert await storage.chats.deactivate(1, "blocked") == 1
     assert await storage.outbox.pending_count() == (0, 0)
     again = await storage.chats.ensure(1, type="private")

@@ -34,6 +34,8 @@ async def test_today_summary_and_focus(database_url: str) -> None:
         run.double.add_private_chat(USER, "Anna")
         await run.first_poll_done()
         await run.command(USER, "/start")
+        # no pushes of the entries below racing the replies this test reads
+        await run.command(USER, "/pause")
         now_local = datetime.now(BERLIN)
         minutes_today = now_local.hour * 60 + now_local.minute
         recent = [
@@ -111,8 +113,9 @@ async def test_daily_digest_goes_out_once(database_url: str) -> None:
         await run.first_poll_done()
         await run.command(USER, "/start")
         await _store(run, [_entry("z", 0, "Meldung für die Zusammenfassung")])
-        reply = await run.command(USER, "/digest 00:00")
-        assert "00:00" in reply.text
+        run.double.send_text(USER, USER, "/digest 00:00")
+        # the reply, not the push of "z" that may come first
+        await run.double.wait_for(lambda m: m.chat_id == USER and "00:00" in m.text, timeout=10)
         assert run.bot.storage is not None and run.bot.sender is not None
         job = DigestJob(run.bot.storage, run.settings, run.bot.sender.wake)
         await job.run_once()  # the bot's own digest job may have been first: either queues
