@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy import (
     Insert,
@@ -173,7 +173,7 @@ def recipients(
     matched_words: Sequence[str],
     now: datetime,
     page: Sequence[ColumnElement[bool]],
-) -> Select[Unpack[tuple[Any, ...]]]:
+) -> Select[*tuple[Any, ...]]:
     """One set-based query over a page of subscriptions.
 
     Filter kinds a chat does not use are skipped by flags on the chat, and the filters it does
