@@ -22,8 +22,8 @@ def _identity(raw: RawEntry) -> str:
     """
     if raw.entry_id:
         return "id:" + raw.entry_id
-    start = " ".join(" ".join(raw.body)[:400].split()).casefold()
-    return "text:" + " ".join(raw.headline.split()).casefold() + "\x00" + start
+    start = cleanup.collapse(" ".join(raw.body)[:400]).casefold()
+    return "text:" + cleanup.collapse(raw.headline).casefold() + "\x00" + start
 
 
 def drop_repeats(items: Sequence[Item]) -> list[Item]:

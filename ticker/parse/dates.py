@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo
@@ -33,6 +33,30 @@ _WEEKDAYS = (
     "Thursday|Friday|Saturday|Sunday|Mon|Tue|Wed|Thu|Fri|Sat|Sun|Mo|Di|Mi|Do|Fr|Sa|So"
 )
 _WD = rf"(?:(?:{_WEEKDAYS})\.?,?\s+)?"
+
+
+def _by_first_letter(words: Iterable[str]) -> str:
+    """Regex alternation of ``words``, one branch per first letter (``m(?:ontag|ärz|…)|…``).
+
+    Matches the same text as ``word|word|…`` under ``re.IGNORECASE``, but the regex engine
+    tries branches one by one, so prose is rejected after about ten tests instead of sixty.
+    """
+    branches: dict[str, list[str]] = {}
+    for word in words:
+        branches.setdefault(word[0].casefold(), []).append(word[1:])
+    alternatives = (f"{first}(?:{'|'.join(rest)})" for first, rest in branches.items())
+    return f"(?:{'|'.join(alternatives)})"
+
+
+WORD_DATE_START = _by_first_letter([*_WEEKDAYS.split("|"), *MONTHS])
+"""Regex fragment for ``re.IGNORECASE``: where a date written with words starts (a weekday or
+a month name)."""
+_DATE_START = re.compile(rf"\d{{1,2}}(?:\.|st|nd|rd|th|\s)|{WORD_DATE_START}", re.I)
+"""What every date pattern below needs at its start: one regex call rejects most lines.
+
+A day number is followed by a dot (``21.01.``, ``18. Juli``), an English ordinal or a space
+(``3rd May``, ``3 May``); otherwise a weekday (``Dienstag, …``) or month (``March 3``) opens.
+"""
 # 21.01.2026 / 18. 7. / 18.7.24 — the year must not be the start of a clock time (18. 7.11.04)
 _NUM_DATE = re.compile(
     rf"{_WD}(\d{{1,2}})\.\s?(\d{{1,2}})\.(?:\s?(\d{{4}}|\d{{2}})(?![\d.:]))?", re.I
@@ -61,6 +85,8 @@ def zone_for(token: str) -> ZoneInfo | None:
 
 def match_date(text: str, pos: int = 0) -> tuple[int, int, int | None, int] | None:
     """(day, month, year or None, end) of a date starting exactly at ``pos``, else None."""
+    if not _DATE_START.match(text, pos):
+        return None  # most lines: clock times, prose
     for pattern in (_NUM_DATE, _DE_DATE, _EN_DMY):
         found = pattern.match(text, pos)
         if found:
