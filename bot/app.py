@@ -34,6 +34,7 @@ from bot.scheduler import PollScheduler
 from bot.sender import HTTP_CONCURRENCY, Sender
 from bot.services import SERVICES_KEY, PollSummary, Services
 from bot.summaries import DigestJob
+from bot.telegram_http import AiohttpRequest
 from bot.webhook import WebhookServer
 from storage import Storage
 from storage.sources import SourceConfig
@@ -52,13 +53,23 @@ TelegramApp = Application[Any, Any, Any, Any, Any, Any]
 
 def build_application(settings: Settings) -> TelegramApp:
     telegram = settings.telegram
+    secrets = [telegram.token]
     builder = (
         ApplicationBuilder()
         .token(telegram.token)
         .base_url(telegram.base_url)
         .base_file_url(telegram.base_file_url)
-        .get_updates_read_timeout(telegram.poll_timeout_seconds + 10)
-        .connection_pool_size(HTTP_CONCURRENCY + 8)  # sends plus command replies
+        # aiohttp instead of PTB's httpx (bot/telegram_http.py: the same timeouts and errors
+        # at a fraction of the CPU). Sends plus command replies share one pool; long polling
+        # has its own connection, as with PTB's defaults.
+        .request(AiohttpRequest(connection_pool_size=HTTP_CONCURRENCY + 8, secrets=secrets))
+        .get_updates_request(
+            AiohttpRequest(
+                connection_pool_size=1,
+                read_timeout=telegram.poll_timeout_seconds + 10,
+                secrets=secrets,
+            )
+        )
     )
     if telegram.mode == "webhook":
         builder = builder.updater(None)

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import warnings
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -22,6 +23,7 @@ from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
     ChatMigrated,
+    EndPointNotFound,
     Forbidden,
     InvalidToken,
     NetworkError,
@@ -29,6 +31,7 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
+from telegram.warnings import PTBUserWarning
 
 from bot.config import Settings
 from bot.entry_view import to_rendered
@@ -47,6 +50,7 @@ log = logging.getLogger("tickerbot.sender")
 MAX_BACKOFF = timedelta(minutes=5)
 IDLE_WAIT_SECONDS = 5.0
 HTTP_CONCURRENCY = 32
+RENDER_CACHE_SIZE = 256
 
 
 def in_quiet_hours(chat: ChatSettings, now: datetime, zone: ZoneInfo) -> bool:
@@ -108,9 +112,20 @@ class Sender:
         delivery = settings.delivery
         self._max_in_flight = max(4, min(int(delivery.messages_per_second * 2), 2000))
         self._low_water = self._max_in_flight // 2
-        # httpcore rescans its whole queue against every pooled connection on each request
-        # and response; keeping the requests in flight at the pool's size avoids that queue.
+        # Requests in flight stay below the HTTP pool's size (build_application), so a send
+        # never waits for a connection there, where the pool timeout would fail it.
         self._http_slots = asyncio.Semaphore(HTTP_CONCURRENCY)
+        # sendMessage parameters that are the same for every push: the dict is what PTB sends
+        # for LinkPreviewOptions(is_disabled=…); a None parameter is left out of the request.
+        self._link_preview = {"is_disabled": not delivery.link_previews}
+        self._paid_broadcast = delivery.allow_paid_broadcast or None
+        # do_api_request warns on every call for endpoints PTB has a method for; using it for
+        # sendMessage on purpose (see _deliver), so that one warning is silenced.
+        warnings.filterwarnings(
+            "ignore", message=r"Please use 'Bot\.sendMessage' instead", category=PTBUserWarning
+        )
+        self._rendered: dict[tuple[StoredEntry, ...], str] = {}
+        self._sent_ok = self._metrics.deliveries.labels("sent", "ok")
         self.sent = 0
 
     # ---- control -------------------------------------------------------------------------
@@ -239,8 +254,20 @@ class Sender:
     # ---- sending -------------------------------------------------------------------------
 
     def _render(self, entries: Sequence[StoredEntry]) -> str:
-        zone = self._source_zones.get(entries[0].source_id, self._default_zone)
-        return render_entries([to_rendered(e, self._settings) for e in entries], zone)
+        """The message for these entries; a broadcast renders it once, not once per chat.
+
+        Keyed by the entries themselves (every field, so an edited entry renders anew); the
+        text depends on nothing else that can change while the sender runs.
+        """
+        key = tuple(entries)
+        text = self._rendered.get(key)
+        if text is None:
+            zone = self._source_zones.get(entries[0].source_id, self._default_zone)
+            text = render_entries([to_rendered(e, self._settings) for e in entries], zone)
+            if len(self._rendered) >= RENDER_CACHE_SIZE:
+                self._rendered.clear()
+            self._rendered[key] = text
+        return text
 
     async def _deliver(self, token: str, batch: OutboxBatch) -> None:
         chat = batch.chat
@@ -253,15 +280,19 @@ class Sender:
         try:
             await self._limiter.acquire(chat.id, chat.kind)  # type: ignore[arg-type]
             async with self._http_slots:
-                message = await self._bot.send_message(
-                    chat_id=chat.id,
-                    text=text,
-                    parse_mode=ParseMode.HTML,
-                    disable_notification=silent,
-                    link_preview_options=LinkPreviewOptions(
-                        is_disabled=not self._settings.delivery.link_previews
-                    ),
-                    allow_paid_broadcast=self._settings.delivery.allow_paid_broadcast or None,
+                # The raw answer, not a telegram.Message: building one costs as much CPU as the
+                # whole HTTP request, and only its message_id is kept. Same request, same errors
+                # (RetryAfter, Forbidden, ChatMigrated, BadRequest …) as bot.send_message.
+                message = await self._bot.do_api_request(
+                    "sendMessage",
+                    api_kwargs={
+                        "chat_id": chat.id,
+                        "text": text,
+                        "parse_mode": ParseMode.HTML,
+                        "disable_notification": silent,
+                        "link_preview_options": self._link_preview,
+                        "allow_paid_broadcast": self._paid_broadcast,
+                    },
                 )
         except RetryAfter as exc:
             outcome = self._on_retry_after(token, ids, chat.id, exc)
@@ -289,7 +320,8 @@ class Sender:
                 )
                 self._metrics.deliveries.labels("failed", "bad_request").inc()
                 outcome = SendOutcome(ids, token, failed=f"bad request: {exc.message}")
-        except InvalidToken:
+        except (InvalidToken, EndPointNotFound):
+            # do_api_request reports a rejected token (404/401) as EndPointNotFound
             log.critical("Telegram rejected the token or base_url; stopping the sender")
             outcome = SendOutcome(ids, token, count_attempt=False)
             self._stopping = True
@@ -301,13 +333,14 @@ class Sender:
             self._cool(chat)
             self.sent += 1
             sent_at = datetime.now(UTC)
-            self._metrics.deliveries.labels("sent", "ok").inc(len(ids))
+            self._sent_ok.inc(len(ids))
+            latency = self._metrics.send_latency
             for entry in entries:
-                self._metrics.send_latency.observe((sent_at - entry.first_seen_at).total_seconds())
+                latency.observe((sent_at - entry.first_seen_at).total_seconds())
             outcome = SendOutcome(
                 ids,
                 token,
-                telegram_message_id=message.message_id,
+                telegram_message_id=int(message["message_id"]),
                 chat_id=chat.id,
                 silent=silent,
                 sent_at=sent_at,
