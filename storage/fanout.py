@@ -39,7 +39,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from storage.models import Chat, Delivery, EntryRow, FanOut, FilterRow, Subscription
+from storage.models import (
+    Chat,
+    Delivery,
+    EntryRow,
+    FanOut,
+    FilterRow,
+    Subscription,
+    claimable,
+)
 from ticker.filters import FilterKind, matching_words, searchable_text
 from ticker.text import fold
 
@@ -110,16 +118,7 @@ async def fanouts_pending(session: AsyncSession) -> int:
 
 
 async def _waiting(session: AsyncSession, now: datetime) -> int:
-    due = (
-        select(Delivery.id)
-        .where(
-            Delivery.status == "pending",
-            Delivery.not_before <= now,
-            or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now),
-        )
-        .limit(LOW_WATER)
-        .subquery()
-    )
+    due = select(Delivery.id).where(claimable(Delivery, now)).limit(LOW_WATER).subquery()
     return int(await session.scalar(select(func.count()).select_from(due)) or 0)
 
 

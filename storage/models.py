@@ -21,9 +21,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
+    or_,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -288,6 +291,15 @@ class MessageEdit(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     claim_token: Mapped[str | None] = mapped_column(String(32))
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+def claimable(model: type[Delivery] | type[MessageEdit], now: datetime) -> ColumnElement[bool]:
+    """Due and not leased: a claim is a lease that expires (see ``Delivery``)."""
+    return and_(
+        model.status == "pending",
+        model.not_before <= now,
+        or_(model.claimed_until.is_(None), model.claimed_until < now),
+    )
 
 
 class SpeakerName(Base):

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.chats import settings_of
@@ -27,6 +27,7 @@ from storage.models import (
     MessageEdit,
     SentMessage,
     Subscription,
+    claimable,
     utcnow,
 )
 from storage.records import ChatSettings, OutboxBatch, OutboxEntry, PendingEdit
@@ -49,12 +50,9 @@ class SendOutcome:
     sent_at: datetime | None = None
 
 
-def _claimable(model: type[Delivery] | type[MessageEdit], now: datetime) -> object:
-    return and_(
-        model.status == "pending",
-        model.not_before <= now,
-        or_(model.claimed_until.is_(None), model.claimed_until < now),
-    )
+# The Core table: bulk UPDATEs through it skip the ORM's bookkeeping of session objects, and
+# a list of parameters runs as one executemany.
+_DELIVERIES: Table = Delivery.__table__  # type: ignore[assignment]
 
 
 class OutboxRepository:
@@ -85,7 +83,7 @@ class OutboxRepository:
             )
             chat_query = (
                 select(Delivery.chat_id, func.min(Delivery.id).label("first"))
-                .where(_claimable(Delivery, now))  # type: ignore[arg-type]
+                .where(claimable(Delivery, now))
                 .where(Delivery.chat_id.not_in(busy))
                 .group_by(Delivery.chat_id)
                 .order_by(func.min(Delivery.id))
@@ -101,7 +99,7 @@ class OutboxRepository:
             rows_query = (
                 select(Delivery.id, Delivery.chat_id, Delivery.entry_id, Delivery.attempts)
                 .join(EntryRow, EntryRow.id == Delivery.entry_id)
-                .where(_claimable(Delivery, now))  # type: ignore[arg-type]
+                .where(claimable(Delivery, now))
                 .where(Delivery.chat_id.in_(chat_ids))
                 .order_by(Delivery.chat_id, EntryRow.published_at, Delivery.id)
             )
@@ -118,11 +116,9 @@ class OutboxRepository:
             ]
             if not claimed_ids:
                 return token, []
-            # The Core table: no ORM bookkeeping of the session's objects for this UPDATE.
-            table: Table = Delivery.__table__  # type: ignore[assignment]
             await session.execute(
-                update(table)
-                .where(table.c.id.in_(claimed_ids))
+                update(_DELIVERIES)
+                .where(_DELIVERIES.c.id.in_(claimed_ids))
                 .values(claim_token=token, claimed_until=now + lease)
             )
             entry_ids = {entry_id for items in per_chat.values() for _, entry_id, _ in items}
@@ -203,8 +199,7 @@ class OutboxRepository:
                 ],
             )
         ).all()
-        # The Core table, so that a list of parameters runs as one executemany UPDATE.
-        table: Table = Delivery.__table__  # type: ignore[assignment]
+        table = _DELIVERIES
         await session.execute(
             update(table)
             .where(
@@ -281,7 +276,7 @@ class OutboxRepository:
             query = (
                 select(MessageEdit, SentMessage)
                 .join(SentMessage, SentMessage.id == MessageEdit.sent_message_id)
-                .where(_claimable(MessageEdit, now))  # type: ignore[arg-type]
+                .where(claimable(MessageEdit, now))
                 .order_by(MessageEdit.id)
                 .limit(limit)
             )
