@@ -234,7 +234,7 @@ class TickerBot:
             return
         self._active = False
         if self.scheduler is not None:
-            self.scheduler.shutdown()
+            await self.scheduler.stop()
         app = self.application
         if app is not None and app.updater is not None and app.updater.running:
             await app.updater.stop()

@@ -6,6 +6,8 @@ dead site is not hammered, and returns to its interval on the first good poll.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -24,6 +26,9 @@ HEALTHY = frozenset({"ok", "not_modified", "first_poll", "busy"})
 # starts looks exactly like that, and its first entries must not wait 30 minutes.
 NO_BACKOFF = frozenset({"no_entries"})
 
+# A poll is bounded by the fetch timeout and one transaction; a stop waits that long for it.
+STOP_GRACE_SECONDS = 30.0
+
 
 def backoff_seconds(interval: float, failures: int) -> float:
     if failures <= 0:
@@ -36,6 +41,7 @@ class PollScheduler:
         self._poll = poll
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._failures: dict[str, int] = {}
+        self._jobs_running: set[asyncio.Task[object]] = set()
         self.last_tick: datetime | None = None
 
     @property
@@ -47,7 +53,7 @@ class PollScheduler:
         for source in sources:
             interval = source.interval_seconds
             self._scheduler.add_job(
-                self._run,
+                self._tracked(self._run),
                 IntervalTrigger(seconds=interval, jitter=min(interval * 0.1, 5.0)),
                 args=[source],
                 id=f"poll:{source.id}",
@@ -62,7 +68,7 @@ class PollScheduler:
     def add_job(self, func: Callable[[], Awaitable[None]], seconds: float, job_id: str) -> None:
         """A further periodic job (digests, health alerts) on the same scheduler."""
         self._scheduler.add_job(
-            func,
+            self._tracked(func),
             IntervalTrigger(seconds=seconds),
             id=job_id,
             max_instances=1,
@@ -85,6 +91,27 @@ class PollScheduler:
         )
         log.info("backing off", extra={"source": source.id, "failures": failures, "delay": delay})
 
-    def shutdown(self) -> None:
-        if self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
+    def _tracked(self, func: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+        """The job as a task ``stop`` can wait for: APScheduler's asyncio executor cancels
+        running jobs when it shuts down, which would cut a poll off mid-transaction."""
+
+        @functools.wraps(func)
+        async def job(*args: object) -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            self._jobs_running.add(task)
+            try:
+                await func(*args)
+            finally:
+                self._jobs_running.discard(task)
+
+        return job
+
+    async def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
+        """No new runs; running polls and jobs finish (within ``grace_seconds``), then stop."""
+        if not self._scheduler.running:
+            return
+        self._scheduler.pause()
+        if self._jobs_running:
+            await asyncio.wait(set(self._jobs_running), timeout=grace_seconds)
+        self._scheduler.shutdown(wait=False)

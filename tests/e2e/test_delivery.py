@@ -65,7 +65,7 @@ async def test_entries_ready_together_are_batched_oldest_first(database_url: str
         await run.first_poll_done()
         await run.command(USER, "/start")
         assert run.bot.scheduler is not None
-        run.bot.scheduler.shutdown()  # add three entries before the next poll sees any
+        await run.bot.scheduler.stop()  # add three entries before the next poll sees any
         for n in (1, 2, 3):
             run.site.add(f"Meldung Nummer {n}", f"Text {n}.")
         await run.bot.poll_all()
